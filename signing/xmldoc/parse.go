@@ -139,7 +139,7 @@ type Document struct {
 	attrs []attr
 	decls []NSDecl
 	uris  []string // interned namespace names; uris[0] is ""
-	extra string // strings added by AddAttr
+	extra string   // strings added by AddAttr
 }
 
 const extraBit = -1 << 31
