@@ -1,0 +1,392 @@
+package signing
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kopir/kopir/signing/xmldoc"
+)
+
+// SignerOptions tune a Signer. The zero value is ready to use.
+type SignerOptions struct {
+	// TTL is how long the Timestamp says the message is fresh.
+	// Default: 5m.
+	TTL time.Duration
+	// Algorithm overrides the signature method chosen from the key type
+	// (RSA-SHA256 for RSA, ECDSA-SHA256/384/512 for ECDSA). A GOST signer
+	// sets it, with Digest.
+	Algorithm *Algorithm
+	// Digest overrides the reference digest method. Default: SHA-256.
+	Digest *Digest
+	// Limits bound the envelopes accepted for signing.
+	Limits xmldoc.Limits
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+	// Rand is the source of ids and of randomness for the key.
+	// Default: crypto/rand.
+	Rand io.Reader
+}
+
+// DefaultTTL is the Timestamp lifetime a Signer writes by default.
+const DefaultTTL = 5 * time.Minute
+
+// ContextSigner is a crypto.Signer whose signing is I/O (a hardware module,
+// a remote signing service) and honours a context. A Signer uses it when
+// its key provides it.
+type ContextSigner interface {
+	crypto.Signer
+	SignContext(ctx context.Context, rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error)
+}
+
+// Signer adds WS-Security transport signatures to SOAP envelopes. It is safe
+// for concurrent use.
+type Signer struct {
+	key     crypto.Signer
+	cert    *x509.Certificate
+	certB64 string
+	alg     Algorithm
+	digest  Digest
+	ttl     time.Duration
+	limits  xmldoc.Limits
+	now     func() time.Time
+	rand    io.Reader
+}
+
+// NewSigner returns a Signer that signs with key and presents chain[0] as
+// the BinarySecurityToken. The certificate's key must be key's public key.
+func NewSigner(key crypto.Signer, chain []*x509.Certificate, opts SignerOptions) (*Signer, error) {
+	if key == nil || len(chain) == 0 || chain[0] == nil {
+		return nil, errors.New("signing: a key and its certificate are required")
+	}
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	if pub, ok := key.Public().(equaler); !ok || !pub.Equal(chain[0].PublicKey) {
+		return nil, errors.New("signing: the certificate is not for this key")
+	}
+	s := &Signer{key: key, cert: chain[0], ttl: opts.TTL, limits: opts.Limits, now: opts.Now, rand: opts.Rand,
+		certB64: base64.StdEncoding.EncodeToString(chain[0].Raw)}
+	if opts.Algorithm != nil {
+		s.alg = *opts.Algorithm
+	} else {
+		a, err := defaultAlgorithm(key.Public())
+		if err != nil {
+			return nil, err
+		}
+		s.alg = a
+	}
+	s.digest = builtinDigests[0]
+	if opts.Digest != nil {
+		s.digest = *opts.Digest
+	}
+	if s.ttl <= 0 {
+		s.ttl = DefaultTTL
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	return s, nil
+}
+
+// Certificate returns the certificate the Signer presents.
+func (s *Signer) Certificate() *x509.Certificate { return s.cert }
+
+// Sign returns envelope with a wsse:Security header added to its Header
+// (created when absent) and the Body given a wsu:Id when it has none. The
+// rest of the envelope is left byte for byte as it was.
+func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
+	doc, err := parse(envelope, s.limits)
+	if err != nil {
+		return nil, err
+	}
+	env, err := soapParts(doc)
+	if err != nil {
+		return nil, err
+	}
+	if env.header != xmldoc.None {
+		var found bool
+		doc.Children(env.header, func(c int32) bool {
+			found = doc.Is(c, NSWSSE, "Security")
+			return !found
+		})
+		if found {
+			return nil, refuse(ReasonDuplicateSecurity, "the envelope already has a wsse:Security header")
+		}
+	}
+
+	ids, err := s.newIDs(3)
+	if err != nil {
+		return nil, err
+	}
+	tsID, tokenID, sigID := "TS-"+ids[0], "X509-"+ids[1], "SIG-"+ids[2]
+
+	// The Body's id: its own when it has one, else one we add, declaring
+	// the wsu prefix on the Body unless it is already bound there.
+	var bodyAttrs string
+	bodyID, ok := doc.Attr(env.body, NSWSU, "Id")
+	if !ok {
+		bodyID, ok = doc.Attr(env.body, "", "Id")
+	}
+	if ok {
+		if !isNCName(bodyID) {
+			return nil, refuse(ReasonMalformed, "the Body's id %q is not an XML name", bodyID)
+		}
+	} else {
+		more, err := s.newIDs(1)
+		if err != nil {
+			return nil, err
+		}
+		bodyID = "id-" + more[0]
+		prefix := "wsu"
+		for i := 1; ; i++ {
+			uri, bound := doc.Lookup(env.body, prefix)
+			if !bound || uri == NSWSU {
+				if !bound {
+					doc.Declare(env.body, prefix, NSWSU)
+					bodyAttrs = " xmlns:" + prefix + `="` + NSWSU + `"`
+				}
+				break
+			}
+			prefix = "wsu" + strconv.Itoa(i)
+		}
+		doc.AddAttr(env.body, prefix, "Id", NSWSU, bodyID)
+		bodyAttrs += " " + prefix + `:Id="` + bodyID + `"`
+	}
+
+	// Prefixes declared around and inside the Body go in the PrefixList,
+	// so that QName-valued content (xsi:type="ns2:getPerson") keeps its
+	// bindings in what is signed, as WSS4J does.
+	prefixes := inclusivePrefixes(doc, env.body)
+	h := s.digest.NewHash()
+	h.Write(doc.AppendExcC14N(nil, env.body, prefixes))
+	bodyDigest := h.Sum(nil)
+
+	now := s.now().UTC()
+	timestamp := `<wsu:Timestamp xmlns:wsu="` + NSWSU + `" wsu:Id="` + tsID + `"><wsu:Created>` +
+		now.Format(timeLayout) + `</wsu:Created><wsu:Expires>` + now.Add(s.ttl).Format(timeLayout) +
+		`</wsu:Expires></wsu:Timestamp>`
+	h.Reset()
+	h.Write([]byte(timestamp))
+	tsDigest := h.Sum(nil)
+
+	// SignedInfo and the Timestamp are written in canonical form, with
+	// their prefixes declared on themselves, so that the bytes signed are
+	// the bytes sent, wherever a peer's canonicalizer finds them.
+	var si strings.Builder
+	si.WriteString(`<ds:SignedInfo xmlns:ds="` + NSDS + `"><ds:CanonicalizationMethod Algorithm="` + NSExcC14N +
+		`"></ds:CanonicalizationMethod><ds:SignatureMethod Algorithm="` + s.alg.URI + `"></ds:SignatureMethod>`)
+	s.writeReference(&si, bodyID, prefixes, bodyDigest)
+	s.writeReference(&si, tsID, nil, tsDigest)
+	si.WriteString(`</ds:SignedInfo>`)
+	signedInfo := si.String()
+
+	h = s.alg.NewHash()
+	h.Write([]byte(signedInfo))
+	sigValue, err := s.signDigest(ctx, h.Sum(nil))
+	if err != nil {
+		return nil, err
+	}
+
+	soapPrefix, soapDecl := doc.Prefix(env.root), ""
+	if uri, _ := doc.Lookup(env.root, soapPrefix); soapPrefix == "" || uri != doc.NS(env.root) {
+		soapPrefix = "soapenv"
+		soapDecl = ` xmlns:soapenv="` + doc.NS(env.root) + `"`
+	}
+	mustUnderstand := "1"
+	if doc.NS(env.root) == NSSOAP12 {
+		mustUnderstand = "true"
+	}
+	var sec strings.Builder
+	sec.Grow(len(signedInfo) + len(s.certB64) + 1024)
+	sec.WriteString(`<wsse:Security xmlns:wsse="` + NSWSSE + `" xmlns:wsu="` + NSWSU + `"` + soapDecl + " " +
+		soapPrefix + `:mustUnderstand="` + mustUnderstand + `">`)
+	sec.WriteString(timestamp)
+	sec.WriteString(`<wsse:BinarySecurityToken EncodingType="` + EncodingBase64Binary + `" ValueType="` +
+		ValueTypeX509v3 + `" wsu:Id="` + tokenID + `">` + s.certB64 + `</wsse:BinarySecurityToken>`)
+	sec.WriteString(`<ds:Signature xmlns:ds="` + NSDS + `" Id="` + sigID + `">`)
+	sec.WriteString(signedInfo)
+	sec.WriteString(`<ds:SignatureValue>` + base64.StdEncoding.EncodeToString(sigValue) + `</ds:SignatureValue>`)
+	sec.WriteString(`<ds:KeyInfo><wsse:SecurityTokenReference><wsse:Reference URI="#` + tokenID + `" ValueType="` +
+		ValueTypeX509v3 + `"/></wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature></wsse:Security>`)
+
+	return splice(doc, env, sec.String(), bodyAttrs), nil
+}
+
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+func (s *Signer) writeReference(b *strings.Builder, id string, prefixes []string, digest []byte) {
+	b.WriteString(`<ds:Reference URI="#` + id + `"><ds:Transforms><ds:Transform Algorithm="` + NSExcC14N + `">`)
+	if len(prefixes) > 0 {
+		b.WriteString(`<ec:InclusiveNamespaces xmlns:ec="` + NSExcC14N + `" PrefixList="` + strings.Join(prefixes, " ") +
+			`"></ec:InclusiveNamespaces>`)
+	}
+	b.WriteString(`</ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="` + s.digest.URI + `"></ds:DigestMethod><ds:DigestValue>` +
+		base64.StdEncoding.EncodeToString(digest) + `</ds:DigestValue></ds:Reference>`)
+}
+
+func (s *Signer) signDigest(ctx context.Context, digest []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var sig []byte
+	var err error
+	if cs, ok := s.key.(ContextSigner); ok {
+		sig, err = cs.SignContext(ctx, s.rand, digest, s.alg.SignerOpts)
+	} else {
+		sig, err = s.key.Sign(s.rand, digest, s.alg.SignerOpts)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	if s.alg.Encode != nil {
+		return s.alg.Encode(s.key.Public(), sig)
+	}
+	return sig, nil
+}
+
+func (s *Signer) newIDs(n int) ([]string, error) {
+	buf := make([]byte, 16*n)
+	if _, err := io.ReadFull(s.rand, buf); err != nil {
+		return nil, fmt.Errorf("signing: ids: %w", err)
+	}
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = hex.EncodeToString(buf[16*i : 16*(i+1)])
+	}
+	return ids, nil
+}
+
+// inclusivePrefixes lists, sorted, the prefixes declared on the Body's
+// ancestors and anywhere in the Body.
+func inclusivePrefixes(doc *xmldoc.Document, body int32) []string {
+	var out []string
+	add := func(n int32) {
+		for _, d := range doc.Decls(n) {
+			if d.Prefix != "" && !slices.Contains(out, d.Prefix) {
+				out = append(out, d.Prefix)
+			}
+		}
+	}
+	for a := doc.Nodes[body].Parent; a != xmldoc.None; a = doc.Nodes[a].Parent {
+		add(a)
+	}
+	end := doc.Nodes[body].End
+	for n := body; n < int32(len(doc.Nodes)) && doc.Nodes[n].Start < end; n++ {
+		if doc.Nodes[n].Kind == xmldoc.Element {
+			add(n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// splice writes the signed envelope: the input with the Security header at
+// the front of the Header (a Header created when absent) and bodyAttrs
+// added to the Body's start tag.
+func splice(doc *xmldoc.Document, env envelopeParts, security, bodyAttrs string) []byte {
+	src := doc.Src
+	var out []byte
+	out = make([]byte, 0, len(src)+len(security)+len(bodyAttrs)+64)
+	var at int
+	if env.header == xmldoc.None {
+		root := doc.Nodes[env.root]
+		header := "Header"
+		if p := doc.Prefix(env.root); p != "" {
+			header = p + ":Header"
+		}
+		out = append(out, src[:root.TagEnd+1]...)
+		out = append(out, "<"+header+">"+security+"</"+header+">"...)
+		at = root.TagEnd + 1
+	} else {
+		hn := doc.Nodes[env.header]
+		out = append(out, src[:hn.TagEnd]...)
+		if src[hn.TagEnd] == '/' { // <Header/>
+			out = append(out, ">"+security+"</"+doc.Name(env.header)+">"...)
+			at = hn.End
+		} else {
+			out = append(out, '>')
+			out = append(out, security...)
+			at = hn.TagEnd + 1
+		}
+	}
+	bn := doc.Nodes[env.body]
+	out = append(out, src[at:bn.TagEnd]...)
+	out = append(out, bodyAttrs...)
+	out = append(out, src[bn.TagEnd:]...)
+	return out
+}
+
+// envelopeParts locates the parts of a SOAP envelope.
+type envelopeParts struct {
+	root, header, body int32
+}
+
+// soapParts checks the envelope's shape: a SOAP 1.1 or 1.2 Envelope with at
+// most one Header, before exactly one Body.
+func soapParts(doc *xmldoc.Document) (envelopeParts, error) {
+	p := envelopeParts{root: doc.Root, header: xmldoc.None, body: xmldoc.None}
+	ns := doc.NS(doc.Root)
+	if doc.Local(doc.Root) != "Envelope" || (ns != NSSOAP11 && ns != NSSOAP12) {
+		return p, refuse(ReasonNotSOAP, "the root element is {%s}%s", ns, doc.Local(doc.Root))
+	}
+	var err error
+	doc.Children(doc.Root, func(c int32) bool {
+		switch {
+		case doc.Is(c, ns, "Header"):
+			if p.header != xmldoc.None {
+				err = refuse(ReasonDuplicateBody, "more than one Header")
+			} else if p.body != xmldoc.None {
+				err = refuse(ReasonMalformed, "the Header comes after the Body")
+			}
+			p.header = c
+		case doc.Is(c, ns, "Body"):
+			if p.body != xmldoc.None {
+				err = refuse(ReasonDuplicateBody, "more than one Body")
+			}
+			p.body = c
+		}
+		return err == nil
+	})
+	if err != nil {
+		return p, err
+	}
+	if p.body == xmldoc.None {
+		return p, refuse(ReasonMalformed, "no Body")
+	}
+	return p, nil
+}
+
+func parse(envelope []byte, lim xmldoc.Limits) (*xmldoc.Document, error) {
+	doc, err := xmldoc.Parse(envelope, lim)
+	switch {
+	case err == nil:
+		return doc, nil
+	case errors.Is(err, xmldoc.ErrDTD):
+		return nil, &Error{Reason: ReasonDTD, Msg: "refused", Err: err}
+	case errors.Is(err, xmldoc.ErrTooLarge):
+		return nil, &Error{Reason: ReasonTooLarge, Msg: "refused", Err: err}
+	case errors.Is(err, xmldoc.ErrTooDeep):
+		return nil, &Error{Reason: ReasonTooDeep, Msg: "refused", Err: err}
+	}
+	return nil, &Error{Reason: ReasonMalformed, Msg: "not well-formed XML", Err: err}
+}
+
+func isNCName(s string) bool {
+	if s == "" || strings.ContainsAny(s, ":&<>\"' \t\r\n") {
+		return false
+	}
+	c := s[0]
+	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80
+}
