@@ -1,12 +1,14 @@
 package signing
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/kopir/kopir/signing/xmldoc"
@@ -87,7 +89,23 @@ type Verifier struct {
 	p     Policy
 	roots *x509.CertPool
 	inter *x509.CertPool
+
+	// trusted remembers certificates whose chain was built, by the SHA-256
+	// of their DER: a gateway hears from a handful of peers, and building
+	// a chain costs a quarter of a small message's verification.
+	mu      sync.Mutex
+	trusted map[[32]byte]trustedCert
 }
+
+// trustedCert is a certificate whose chain verified, with the window in
+// which every certificate of that chain is valid.
+type trustedCert struct {
+	cert        *x509.Certificate
+	from, until time.Time
+}
+
+// maxTrusted bounds the cache of trusted certificates.
+const maxTrusted = 256
 
 // NewVerifier returns a Verifier for p.
 func NewVerifier(p Policy) (*Verifier, error) {
@@ -114,7 +132,7 @@ func NewVerifier(p Policy) (*Verifier, error) {
 	if p.Now == nil {
 		p.Now = time.Now
 	}
-	v := &Verifier{p: p, roots: x509.NewCertPool(), inter: x509.NewCertPool()}
+	v := &Verifier{p: p, roots: x509.NewCertPool(), inter: x509.NewCertPool(), trusted: map[[32]byte]trustedCert{}}
 	for _, c := range p.Roots {
 		v.roots.AddCert(c)
 	}
@@ -515,10 +533,19 @@ func (v *Verifier) certificate(doc *xmldoc.Document, sig, security int32, ids ma
 		return der == nil && err == nil
 	})
 	if err != nil {
+		if _, typed := err.(*Error); !typed {
+			err = &Error{Reason: ReasonKeyInfo, Msg: "the certificate is not base64", Err: err}
+		}
 		return nil, err
 	}
 	if der == nil {
 		return nil, refuse(ReasonKeyInfo, "KeyInfo names no certificate")
+	}
+	v.mu.Lock()
+	tc, ok := v.trusted[sha256.Sum256(der)]
+	v.mu.Unlock()
+	if ok {
+		return tc.cert, nil
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
@@ -574,10 +601,32 @@ func (v *Verifier) trust(cert *x509.Certificate, at time.Time) error {
 	if len(v.p.Roots) == 0 {
 		return refuse(ReasonUntrusted, "certificate %s is not pinned", IdentityOf(cert))
 	}
-	_, err := cert.Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: v.inter, CurrentTime: at,
+	key := sha256.Sum256(cert.Raw)
+	v.mu.Lock()
+	tc, ok := v.trusted[key]
+	v.mu.Unlock()
+	if ok && !at.Before(tc.from) && !at.After(tc.until) {
+		return nil
+	}
+	chains, err := cert.Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: v.inter, CurrentTime: at,
 		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
 	if err != nil {
 		return &Error{Reason: ReasonUntrusted, Msg: "certificate " + IdentityOf(cert).String(), Err: err}
 	}
+	tc = trustedCert{cert: cert, from: cert.NotBefore, until: cert.NotAfter}
+	for _, c := range chains[0] {
+		if c.NotBefore.After(tc.from) {
+			tc.from = c.NotBefore
+		}
+		if c.NotAfter.Before(tc.until) {
+			tc.until = c.NotAfter
+		}
+	}
+	v.mu.Lock()
+	if len(v.trusted) >= maxTrusted {
+		clear(v.trusted)
+	}
+	v.trusted[key] = tc
+	v.mu.Unlock()
 	return nil
 }

@@ -33,12 +33,14 @@ func (d *Document) AppendExcC14N(dst []byte, n int32, inclusive []string) []byte
 	for i := len(chain) - 1; i >= 0; i-- {
 		c.scope = append(c.scope, d.Decls(chain[i])...)
 	}
+	c.apex = n
 	c.element(n)
 	return c.dst
 }
 
 type canonicalizer struct {
 	d         *Document
+	apex      int32
 	dst       []byte
 	inclusive []string
 	scope     []NSDecl // in-scope bindings, innermost last
@@ -92,8 +94,20 @@ func (c *canonicalizer) element(n int32) {
 			c.utilize(d.prefix(a.name), false)
 		}
 	}
-	for _, p := range c.inclusive {
-		c.utilize(p, true)
+	// An inclusive prefix is rendered at the apex when in scope there; below
+	// it, its rendering can only change where it is declared again.
+	if n == c.apex {
+		for _, p := range c.inclusive {
+			c.utilize(p, true)
+		}
+	} else if len(c.inclusive) > 0 {
+		for _, decl := range d.Decls(n) {
+			for _, p := range c.inclusive {
+				if p == decl.Prefix {
+					c.utilize(p, true)
+				}
+			}
+		}
 	}
 	if len(c.out) > 1 {
 		slices.SortFunc(c.out, func(a, b NSDecl) int { return strings.Compare(a.Prefix, b.Prefix) })

@@ -802,21 +802,25 @@ func (p *parser) endTag() error {
 }
 
 // checkChars refuses characters XML 1.0 does not allow and invalid UTF-8.
+// UTF-8 validity is checked by the standard library's fast path; what is
+// left is a byte loop for control characters and U+FFFE/U+FFFF (EF BF BE/BF).
 func (p *parser) checkChars(s string, off int) error {
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
-				return &SyntaxError{Offset: off + i, Msg: fmt.Sprintf("character %#x not allowed", c)}
+	if !utf8.ValidString(s) {
+		for i := 0; i < len(s); {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size <= 1 {
+				return &SyntaxError{Offset: off + i, Msg: "invalid UTF-8"}
 			}
-			i++
-			continue
+			i += size
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError || r == 0xFFFE || r == 0xFFFF {
-			return &SyntaxError{Offset: off + i, Msg: "invalid UTF-8 or non-character"}
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c < 0x20 && c != '\t' && c != '\n' && c != '\r':
+			return &SyntaxError{Offset: off + i, Msg: fmt.Sprintf("character %#x not allowed", c)}
+		case c == 0xEF && i+2 < len(s) && s[i+1] == 0xBF && (s[i+2] == 0xBE || s[i+2] == 0xBF):
+			return &SyntaxError{Offset: off + i, Msg: "non-character U+FFFE or U+FFFF"}
 		}
-		i += size
 	}
 	return nil
 }

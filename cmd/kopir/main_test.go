@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/kopir/kopir/signing"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func kopir(t *testing.T, stdin string, environ map[string]string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	e := &env{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(k string) string { return environ[k] }}
+	code := run(context.Background(), e, args)
+	return result{code, out.String(), errb.String()}
+}
+
+func TestSignVerifyCLI(t *testing.T) {
+	dir := t.TempDir()
+	pki := filepath.Join(dir, "pki")
+	if r := kopir(t, "", nil, "dev-pki", "--out", pki); r.code != 0 || !strings.Contains(r.stdout, "gateway.p12") {
+		t.Fatalf("dev-pki: %+v", r)
+	}
+	if r := kopir(t, "", nil, "dev-pki", "--out", pki); r.code != 0 || !strings.Contains(r.stderr, "left as it is") {
+		t.Fatalf("dev-pki again must keep the set: %+v", r)
+	}
+	password, err := os.ReadFile(filepath.Join(pki, "p12-password"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	envelope, err := os.ReadFile("../../signing/testdata/envelopes/soap11-header.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	viaP12 := kopir(t, string(envelope), map[string]string{"P12_PASSWORD": strings.TrimSpace(string(password))},
+		"sign", "--p12", filepath.Join(pki, "gateway.p12"), "--password-env", "P12_PASSWORD")
+	if viaP12.code != 0 {
+		t.Fatalf("sign --p12: %+v", viaP12)
+	}
+	src := filepath.Join(dir, "in.xml")
+	os.WriteFile(src, envelope, 0o644)
+	viaPEM := kopir(t, "", nil, "sign", "--key", filepath.Join(pki, "gateway-key.pem"), "--cert", filepath.Join(pki, "gateway.pem"), src)
+	if viaPEM.code != 0 {
+		t.Fatalf("sign --key: %+v", viaPEM)
+	}
+
+	for name, signed := range map[string]string{"p12": viaP12.stdout, "pem": viaPEM.stdout} {
+		r := kopir(t, signed, nil, "verify", "--trust", filepath.Join(pki, "ca.pem"))
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "<soapenv:Body") || !strings.Contains(r.stderr, "BIN=260110000120") {
+			t.Fatalf("%s: verify: %+v", name, r)
+		}
+		if strings.Contains(r.stderr, "880101300010") {
+			t.Fatalf("%s: the signer's IIN was printed unmasked: %s", name, r.stderr)
+		}
+		tampered := strings.Replace(signed, "GBDFL_UniversalServiceSync", "GBDUL_UniversalServiceSync", 1)
+		r = kopir(t, tampered, nil, "verify", "--trust", filepath.Join(pki, "ca.pem"))
+		if r.code != 1 || !strings.Contains(r.stderr, "refused (digest_mismatch)") {
+			t.Fatalf("%s: tampered: %+v", name, r)
+		}
+		// Trusting another set's CA refuses the signer.
+		other := filepath.Join(dir, "other")
+		kopir(t, "", nil, "dev-pki", "--out", other)
+		r = kopir(t, signed, nil, "verify", "--trust", filepath.Join(other, "ca.pem"))
+		if r.code != 1 || !strings.Contains(r.stderr, "refused (untrusted)") {
+			t.Fatalf("%s: foreign trust: %+v", name, r)
+		}
+	}
+
+	// What the CLI signs verifies with xmlsec1.
+	if xmlsec, err := exec.LookPath("xmlsec1"); err == nil {
+		out := filepath.Join(dir, "signed.xml")
+		os.WriteFile(out, []byte(viaP12.stdout), 0o644)
+		cmd := exec.Command(xmlsec, "--verify", "--pubkey-cert-pem", filepath.Join(pki, "gateway.pem"),
+			"--id-attr:Id", signing.NSWSU+":Timestamp", "--id-attr:Id", signing.NSSOAP11+":Body", out)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("xmlsec1: %v\n%s", err, b)
+		}
+	} else if os.Getenv("KOPIR_REQUIRE_TOOLS") != "" {
+		t.Fatal("xmlsec1 is required")
+	}
+	// OpenSSL reads the PKCS#12 files (it is what NCA key holders use).
+	if openssl, err := exec.LookPath("openssl"); err == nil {
+		cmd := exec.Command(openssl, "pkcs12", "-in", filepath.Join(pki, "gateway.p12"), "-passin", "file:"+filepath.Join(pki, "p12-password"), "-noout")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("openssl pkcs12: %v\n%s", err, b)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{nil, 2, "usage: kopir"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+		{[]string{"sign"}, 2, "give --key and --cert, or --p12"},
+		{[]string{"sign", "--p12", "x.p12"}, 2, "password"},
+		{[]string{"sign", "--key", "nope.pem", "--cert", "nope.pem"}, 1, "no such file"},
+		{[]string{"verify"}, 2, "usage: kopir verify"},
+		{[]string{"verify", "--trust", "nope.pem"}, 2, "no such file"},
+		{[]string{"dev-pki"}, 2, "usage: kopir dev-pki"},
+		{[]string{"sign", "--bogus"}, 2, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		r := kopir(t, "", nil, tt.args...)
+		if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
+			t.Errorf("kopir %v: code %d, stderr %q; want %d and %q", tt.args, r.code, r.stderr, tt.code, tt.want)
+		}
+	}
+}
