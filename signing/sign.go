@@ -375,7 +375,7 @@ func parse(envelope []byte, lim xmldoc.Limits) (*xmldoc.Document, error) {
 		return doc, nil
 	case errors.Is(err, xmldoc.ErrDTD):
 		return nil, &Error{Reason: ReasonDTD, Msg: "refused", Err: err}
-	case errors.Is(err, xmldoc.ErrTooLarge):
+	case errors.Is(err, xmldoc.ErrTooLarge), errors.Is(err, xmldoc.ErrLimit):
 		return nil, &Error{Reason: ReasonTooLarge, Msg: "refused", Err: err}
 	case errors.Is(err, xmldoc.ErrTooDeep):
 		return nil, &Error{Reason: ReasonTooDeep, Msg: "refused", Err: err}

@@ -104,12 +104,20 @@ type Limits struct {
 	MaxBytes int
 	// MaxDepth is the deepest element nesting accepted. Default: 128.
 	MaxDepth int
+	// MaxAttrs is the most attributes (namespace declarations included)
+	// one element may carry. Default: 256.
+	MaxAttrs int
+	// MaxNamespaces is the most namespace declarations in scope at once.
+	// Default: 512.
+	MaxNamespaces int
 }
 
 // Default limits.
 const (
 	DefaultMaxBytes = 32 << 20
 	DefaultMaxDepth = 128
+	DefaultMaxAttrs = 256
+	DefaultMaxNS    = 512
 )
 
 // Errors returned by Parse, besides *SyntaxError.
@@ -117,6 +125,9 @@ var (
 	ErrDTD      = errors.New("xmldoc: document type declarations and entities are not accepted")
 	ErrTooLarge = errors.New("xmldoc: document exceeds the size limit")
 	ErrTooDeep  = errors.New("xmldoc: document exceeds the depth limit")
+	// ErrLimit bounds what would otherwise cost quadratic time: attributes
+	// on one element, namespace declarations in scope.
+	ErrLimit = errors.New("xmldoc: document exceeds the attribute or namespace limit")
 )
 
 // SyntaxError is a document that is not well-formed namespace-aware XML.
@@ -311,6 +322,12 @@ func Parse(src []byte, lim Limits) (*Document, error) {
 	if lim.MaxDepth <= 0 {
 		lim.MaxDepth = DefaultMaxDepth
 	}
+	if lim.MaxAttrs <= 0 {
+		lim.MaxAttrs = DefaultMaxAttrs
+	}
+	if lim.MaxNamespaces <= 0 {
+		lim.MaxNamespaces = DefaultMaxNS
+	}
 	if len(src) > lim.MaxBytes {
 		return nil, ErrTooLarge
 	}
@@ -329,9 +346,11 @@ type parser struct {
 	i     int
 	lim   Limits
 	d     *Document
-	stack []int32 // open elements
+	stack   []int32 // open elements
+	inScope int     // namespace declarations made by the open elements
 
 	lastURI int32
+	seen    map[string]struct{} // scratch for duplicate checks on crowded elements
 }
 
 func (p *parser) errf(format string, args ...any) error {
@@ -641,6 +660,9 @@ func (p *parser) startTag() error {
 		if !spaced {
 			return p.errf("attributes must be separated by white space")
 		}
+		if int32(len(d.attrs))-attrFrom+int32(len(d.decls))-declFrom >= int32(p.lim.MaxAttrs) {
+			return ErrLimit
+		}
 		astart := p.i
 		aname, err := p.name()
 		if err != nil {
@@ -700,11 +722,12 @@ func (p *parser) startTag() error {
 			d.attrs = append(d.attrs, attr{name: q, raw: pos{int32(vstart), int32(vstart + end)}})
 		}
 	}
-	for i := declFrom; i < int32(len(d.decls)); i++ {
-		for j := declFrom; j < i; j++ {
-			if d.decls[i].Prefix == d.decls[j].Prefix {
-				return p.errf("namespace prefix %q declared twice on <%s>", d.decls[i].Prefix, name)
-			}
+	if decls := d.decls[declFrom:]; len(decls) > 0 {
+		if p.inScope+len(decls) > p.lim.MaxNamespaces {
+			return ErrLimit
+		}
+		if dup := p.firstDuplicate(len(decls), func(i int) string { return decls[i].Prefix }); dup >= 0 {
+			return p.errf("namespace prefix %q declared twice on <%s>", decls[dup].Prefix, name)
 		}
 	}
 	q, ok := splitName(name, start+1)
@@ -747,19 +770,43 @@ func (p *parser) startTag() error {
 		}
 		attrs[i].ns = p.intern(ns)
 	}
-	for i := range attrs {
-		for j := 0; j < i; j++ {
-			if attrs[i].ns == attrs[j].ns && d.local(attrs[i].name) == d.local(attrs[j].name) {
-				return &SyntaxError{Offset: start, Msg: fmt.Sprintf("attribute %s repeated on <%s>", d.str(attrs[i].name.pos), name)}
-			}
-		}
+	if dup := p.firstDuplicate(len(attrs), func(i int) string { return d.uris[attrs[i].ns] + "}" + d.local(attrs[i].name) }); dup >= 0 {
+		return &SyntaxError{Offset: start, Msg: fmt.Sprintf("attribute %s repeated on <%s>", d.str(attrs[dup].name.pos), name)}
 	}
 	if selfClosing {
 		d.Nodes[idx].End = p.i
 		return nil
 	}
+	p.inScope += int(d.Nodes[idx].decls.to - d.Nodes[idx].decls.from)
 	p.stack = append(p.stack, idx)
 	return nil
+}
+
+// firstDuplicate returns the index of the first of n keys equal to an
+// earlier one, or -1: pairwise for the usual handful, a set beyond.
+func (p *parser) firstDuplicate(n int, key func(int) string) int {
+	if n <= 16 {
+		for i := 1; i < n; i++ {
+			for j := 0; j < i; j++ {
+				if key(i) == key(j) {
+					return i
+				}
+			}
+		}
+		return -1
+	}
+	if p.seen == nil {
+		p.seen = make(map[string]struct{}, n)
+	}
+	defer clear(p.seen)
+	for i := 0; i < n; i++ {
+		k := key(i)
+		if _, ok := p.seen[k]; ok {
+			return i
+		}
+		p.seen[k] = struct{}{}
+	}
+	return -1
 }
 
 // intern remembers the last namespace interned: most elements share their
@@ -797,6 +844,7 @@ func (p *parser) endTag() error {
 		return p.errf("</%s> closes <%s>", name, open)
 	}
 	p.d.Nodes[top].End = p.i
+	p.inScope -= int(p.d.Nodes[top].decls.to - p.d.Nodes[top].decls.from)
 	p.stack = p.stack[:len(p.stack)-1]
 	return nil
 }

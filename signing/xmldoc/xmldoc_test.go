@@ -3,6 +3,7 @@ package xmldoc
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -249,6 +250,56 @@ func TestParseRefuses(t *testing.T) {
 	}
 	if _, err := Parse([]byte("<a>"+strings.Repeat("x", 100)+"</a>"), Limits{MaxBytes: 50}); !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("size limit: %v", err)
+	}
+}
+
+// TestQuadraticInputsBounded: inputs that would cost quadratic time (a
+// crowd of attributes on one element, thousands of declarations in scope)
+// are refused by limits, and what stays within the limits is linear.
+func TestQuadraticInputsBounded(t *testing.T) {
+	var attrs, decls, crowd strings.Builder
+	attrs.WriteString("<a")
+	for i := 0; i < 40000; i++ {
+		fmt.Fprintf(&attrs, ` a%d="1"`, i)
+	}
+	attrs.WriteString("/>")
+	decls.WriteString("<a>")
+	for i := 0; i < 600; i++ {
+		fmt.Fprintf(&decls, `<b xmlns:p%d="u">`, i)
+	}
+	for i := 0; i < 600; i++ {
+		decls.WriteString("</b>")
+	}
+	decls.WriteString("</a>")
+	for _, tt := range []struct {
+		name string
+		in   string
+		lim  Limits
+	}{{"attributes", attrs.String(), Limits{}}, {"namespaces in scope", decls.String(), Limits{MaxDepth: 1000}}} {
+		if _, err := Parse([]byte(tt.in), tt.lim); !errors.Is(err, ErrLimit) {
+			t.Errorf("%s: err = %v, want ErrLimit", tt.name, err)
+		}
+	}
+	// 250 attributes on each of 2,000 elements: within the limits, and
+	// duplicates are still found on crowded elements.
+	crowd.WriteString("<r>")
+	for e := 0; e < 2000; e++ {
+		crowd.WriteString("<e")
+		for i := 0; i < 250; i++ {
+			fmt.Fprintf(&crowd, ` a%d="1"`, i)
+		}
+		crowd.WriteString("/>")
+	}
+	crowd.WriteString("</r>")
+	if _, err := Parse([]byte(crowd.String()), Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	dup := `<e a="1"`
+	for i := 0; i < 30; i++ {
+		dup += fmt.Sprintf(` b%d="1"`, i)
+	}
+	if _, err := Parse([]byte(dup+` a="2"/>`), Limits{}); err == nil {
+		t.Fatal("a repeated attribute on a crowded element was accepted")
 	}
 }
 
