@@ -342,10 +342,10 @@ func Parse(src []byte, lim Limits) (*Document, error) {
 }
 
 type parser struct {
-	s     string
-	i     int
-	lim   Limits
-	d     *Document
+	s       string
+	i       int
+	lim     Limits
+	d       *Document
 	stack   []int32 // open elements
 	inScope int     // namespace declarations made by the open elements
 
