@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -168,7 +167,7 @@ func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
 	// Prefixes declared around and inside the Body go in the PrefixList,
 	// so that QName-valued content (xsi:type="ns2:getPerson") keeps its
 	// bindings in what is signed, as WSS4J does.
-	prefixes := inclusivePrefixes(doc, env.body)
+	prefixes := doc.DeclaredPrefixes(env.body)
 	h := s.digest.NewHash()
 	h.Write(doc.AppendExcC14N(nil, env.body, prefixes))
 	bodyDigest := h.Sum(nil)
@@ -266,30 +265,6 @@ func (s *Signer) newIDs(n int) ([]string, error) {
 		ids[i] = hex.EncodeToString(buf[16*i : 16*(i+1)])
 	}
 	return ids, nil
-}
-
-// inclusivePrefixes lists, sorted, the prefixes declared on the Body's
-// ancestors and anywhere in the Body.
-func inclusivePrefixes(doc *xmldoc.Document, body int32) []string {
-	var out []string
-	add := func(n int32) {
-		for _, d := range doc.Decls(n) {
-			if d.Prefix != "" && !slices.Contains(out, d.Prefix) {
-				out = append(out, d.Prefix)
-			}
-		}
-	}
-	for a := doc.Nodes[body].Parent; a != xmldoc.None; a = doc.Nodes[a].Parent {
-		add(a)
-	}
-	end := doc.Nodes[body].End
-	for n := body; n < int32(len(doc.Nodes)) && doc.Nodes[n].Start < end; n++ {
-		if doc.Nodes[n].Kind == xmldoc.Element {
-			add(n)
-		}
-	}
-	slices.Sort(out)
-	return out
 }
 
 // splice writes the signed envelope: the input with the Security header at

@@ -190,3 +190,29 @@ func appendPI(dst []byte, raw string) []byte {
 	}
 	return append(dst, "?>"...)
 }
+
+// DeclaredPrefixes lists, sorted, the non-default prefixes declared on n's
+// ancestors, on n and anywhere inside n: as an InclusiveNamespaces
+// PrefixList it makes n's canonical form keep every binding QName-valued
+// content (xsi:type="ns2:getPerson") may need.
+func (d *Document) DeclaredPrefixes(n int32) []string {
+	var out []string
+	add := func(e int32) {
+		for _, decl := range d.Decls(e) {
+			if decl.Prefix != "" && !slices.Contains(out, decl.Prefix) {
+				out = append(out, decl.Prefix)
+			}
+		}
+	}
+	for a := d.Nodes[n].Parent; a != None; a = d.Nodes[a].Parent {
+		add(a)
+	}
+	end := d.Nodes[n].End
+	for e := n; e < int32(len(d.Nodes)) && d.Nodes[e].Start < end; e++ {
+		if d.Nodes[e].Kind == Element {
+			add(e)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

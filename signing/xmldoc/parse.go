@@ -290,8 +290,12 @@ func (d *Document) Lookup(n int32, prefix string) (string, bool) {
 	return "", false
 }
 
-// Children calls fn for each child element of n, in document order.
+// Children calls fn for each child element of n, in document order; for
+// None, never.
 func (d *Document) Children(n int32, fn func(c int32) bool) {
+	if n == None {
+		return
+	}
 	for c := d.Nodes[n].FirstChild; c != None; c = d.Nodes[c].Next {
 		if d.Nodes[c].Kind == Element && !fn(c) {
 			return

@@ -1,0 +1,498 @@
+// Package exchange is Kopir's one way to exchange a message with a state
+// system through the digital-government gateway (SHEP): it builds a
+// SendMessage request, signs it, sends it over a retrying, SOAP-aware
+// transport behind a circuit breaker, verifies the response's signature
+// before reading a byte of it, and records every step.
+//
+// What it retries: transport errors, HTTP 502/503/504, and SOAP faults whose
+// code the fault table marks transient. go-retryablehttp retries every 5xx
+// by default, but SHEP's faults arrive as HTTP 500, most of them final, so
+// the retry decision is made here, from the verified fault. Every attempt is
+// signed anew (a fresh Timestamp), and the last response body is kept for
+// the record (the library's default error handler drops it).
+package exchange
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/sony/gobreaker/v2"
+
+	"github.com/kopir/kopir/gateway/pii"
+	"github.com/kopir/kopir/gateway/shep"
+	"github.com/kopir/kopir/signing"
+	"github.com/kopir/kopir/signing/xmldoc"
+)
+
+// Signer signs an outgoing envelope; *signing.Signer is one.
+type Signer interface {
+	Sign(ctx context.Context, envelope []byte) ([]byte, error)
+}
+
+// Verifier checks an incoming envelope; *signing.Verifier is one.
+type Verifier interface {
+	Verify(envelope []byte) (*signing.Result, error)
+}
+
+// FaultTable classes SHEP faults by code. SHEP's codes and which are
+// transient are unconfirmed, so the table is configuration. A code matches
+// the faultcode ("Server", "Client") or any error or sub-error code in the
+// detail. Without a match, a Client fault is a business answer (the request
+// was refused) and anything else a system failure, not retried.
+type FaultTable struct {
+	// Transient codes: system failures worth retrying.
+	Transient []string `yaml:"transient" json:"transient"`
+	// Business codes: answers, never failure reports.
+	Business []string `yaml:"business" json:"business"`
+	// System codes: failures, not retried; they override a Client faultcode.
+	System []string `yaml:"system" json:"system"`
+}
+
+// Classify returns the fault's class and whether to retry it.
+func (t FaultTable) Classify(f *shep.Fault) (Class, bool) {
+	codes := []string{f.Code}
+	for e := f.Info; e != nil; e = e.Sub {
+		if e.Code != "" {
+			codes = append(codes, e.Code)
+		}
+	}
+	match := func(list []string) bool {
+		for _, c := range codes {
+			if slices.Contains(list, c) {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case match(t.Transient):
+		return ClassSystem, true
+	case match(t.System):
+		return ClassSystem, false
+	case match(t.Business):
+		return ClassBusiness, false
+	case f.Code == "Client":
+		return ClassBusiness, false
+	}
+	return ClassSystem, false
+}
+
+// BreakerConfig tunes an upstream's circuit breaker.
+type BreakerConfig struct {
+	// Failures is how many consecutive system failures open the breaker.
+	// Default: 5.
+	Failures uint32 `yaml:"failures" json:"failures"`
+	// OpenFor is how long it stays open before letting probes through.
+	// Default: 30s.
+	OpenFor time.Duration `yaml:"open_for" json:"open_for"`
+	// Probes is how many calls may probe a half-open breaker at once.
+	// Default: 1.
+	Probes uint32 `yaml:"probes" json:"probes"`
+}
+
+// Config describes one upstream reached through SHEP's synchronous channel.
+type Config struct {
+	// System names the upstream in records, metrics and the breaker.
+	// Default: "shep".
+	System string
+	// URL is the SendMessage endpoint.
+	URL string
+	// SenderID and Password are the information system's credentials
+	// issued by the operator.
+	SenderID, Password string
+	// Timeout bounds each attempt. Default: 30s.
+	Timeout time.Duration
+	// Attempts is how many times a call is tried. Default: 3.
+	Attempts int
+	// BackoffMin and BackoffMax bound the exponential back-off with full
+	// jitter between attempts. Default: 200ms and 5s.
+	BackoffMin, BackoffMax time.Duration
+	// MaxResponseBytes bounds a response. Default: 16 MiB.
+	MaxResponseBytes int64
+	// RecordBodyBytes bounds each body kept in a record. Default: 64 KiB.
+	RecordBodyBytes int
+	// DataMode is how payloads travel. Default: as child elements.
+	DataMode shep.DataMode
+	// Faults classes SHEP's fault codes.
+	Faults FaultTable
+	// Breaker tunes the circuit breaker.
+	Breaker BreakerConfig
+	// TLS configures the connection: CA pool, client certificate for
+	// mutual TLS. Nil means the system's roots and no client certificate.
+	TLS *tls.Config
+	// Limits bound the XML of responses and their escaped payloads.
+	Limits xmldoc.Limits
+}
+
+// Options are the injectable parts of a Client.
+type Options struct {
+	// HTTPClient replaces the client built from Config (its transport
+	// and timeout are used as they are).
+	HTTPClient *http.Client
+	Masker     *pii.Masker
+	Logger     *slog.Logger
+	Observers  []Observer
+	// Now is the clock; NewID makes message ids. Defaults: time.Now and
+	// random UUIDs.
+	Now   func() time.Time
+	NewID func() string
+}
+
+// Call is one message to send.
+type Call struct {
+	ServiceID     string
+	CorrelationID string
+	Payload       []byte
+	Properties    []shep.Property
+	SessionID     string
+	RouteID       string
+	App           *AppContext
+}
+
+// Result is a verified response with its provenance.
+type Result struct {
+	Response *shep.Response
+	// Signer is who signed the response.
+	Signer signing.Identity
+	Record *Record
+}
+
+// Client exchanges messages with one upstream. It is safe for concurrent
+// use.
+type Client struct {
+	cfg      Config
+	signer   Signer
+	verifier Verifier
+	http     *retryablehttp.Client
+	breaker  *gobreaker.CircuitBreaker[*Result]
+	masker   *pii.Masker
+	log      *slog.Logger
+	obs      []Observer
+	now      func() time.Time
+	newID    func() string
+	upstream string
+}
+
+// New returns a Client for the upstream cfg describes.
+func New(cfg Config, s Signer, v Verifier, o Options) (*Client, error) {
+	if s == nil || v == nil {
+		return nil, errors.New("exchange: a signer and a verifier are required")
+	}
+	u, err := url.Parse(cfg.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("exchange: URL %q is not an http(s) URL", cfg.URL)
+	}
+	if cfg.SenderID == "" {
+		return nil, errors.New("exchange: SenderID is required")
+	}
+	setDefault(&cfg.System, "shep")
+	setDefault(&cfg.Timeout, 30*time.Second)
+	setDefault(&cfg.Attempts, 3)
+	setDefault(&cfg.BackoffMin, 200*time.Millisecond)
+	setDefault(&cfg.BackoffMax, 5*time.Second)
+	setDefault(&cfg.MaxResponseBytes, 16<<20)
+	setDefault(&cfg.RecordBodyBytes, 64<<10)
+	setDefault(&cfg.Breaker.Failures, 5)
+	setDefault(&cfg.Breaker.OpenFor, 30*time.Second)
+	setDefault(&cfg.Breaker.Probes, 1)
+
+	c := &Client{cfg: cfg, signer: s, verifier: v, masker: o.Masker, log: o.Logger, obs: o.Observers,
+		now: o.Now, newID: o.NewID, upstream: u.Host + u.Path}
+	if c.masker == nil {
+		c.masker = pii.New(nil)
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.newID == nil {
+		c.newID = newUUID
+	}
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{
+			Proxy:               http.ProxyFromEnvironment,
+			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:     cfg.TLS,
+			TLSHandshakeTimeout: 10 * time.Second,
+			MaxIdleConnsPerHost: 32,
+			IdleConnTimeout:     90 * time.Second,
+			ForceAttemptHTTP2:   true,
+		}}
+	}
+	c.http = &retryablehttp.Client{
+		HTTPClient:   hc,
+		RetryWaitMin: cfg.BackoffMin,
+		RetryWaitMax: cfg.BackoffMax,
+		RetryMax:     cfg.Attempts - 1,
+		CheckRetry:   c.checkRetry,
+		Backoff:      backoff,
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
+	}
+	c.breaker = gobreaker.NewCircuitBreaker[*Result](gobreaker.Settings{
+		Name:        cfg.System,
+		MaxRequests: cfg.Breaker.Probes,
+		Timeout:     cfg.Breaker.OpenFor,
+		ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= cfg.Breaker.Failures },
+		IsSuccessful: func(err error) bool {
+			var e *Error
+			return err == nil || errors.As(err, &e) && !e.SystemFailure() || errors.Is(err, context.Canceled)
+		},
+	})
+	return c, nil
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// System is the upstream's name.
+func (c *Client) System() string { return c.cfg.System }
+
+// BreakerState is the upstream breaker's state: "closed", "half-open" or
+// "open".
+func (c *Client) BreakerState() string { return c.breaker.State().String() }
+
+// Close releases idle connections.
+func (c *Client) Close() { c.http.HTTPClient.CloseIdleConnections() }
+
+// backoff is exponential with full jitter: attempt n waits a uniformly
+// random time in [0, min·2ⁿ], capped at max, so callers retrying together
+// do not retry together.
+func backoff(min, max time.Duration, n int, _ *http.Response) time.Duration {
+	ceil := min << n
+	if ceil <= 0 || ceil > max {
+		ceil = max
+	}
+	r, err := rand.Int(rand.Reader, big.NewInt(int64(ceil)+1))
+	if err != nil {
+		return ceil
+	}
+	return time.Duration(r.Int64())
+}
+
+func newUUID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// callState is one exchange's progress, reached by checkRetry through the
+// request's context.
+type callState struct {
+	rec      *Record
+	started  time.Time // of the current attempt
+	request  []byte    // the current attempt's signed envelope
+	result   *Result
+	err      *Error
+	canceled error
+}
+
+type stateKey struct{}
+
+// Do sends call and returns the verified response. Failures are *Error;
+// a SOAP fault is wrapped in one (errors.As finds the *shep.Fault).
+func (c *Client) Do(ctx context.Context, call Call) (*Result, error) {
+	rec := &Record{System: c.cfg.System, ServiceID: call.ServiceID, MessageID: c.newID(),
+		CorrelationID: call.CorrelationID, App: call.App, Started: c.now()}
+	res, err := c.breaker.Execute(func() (*Result, error) { return c.exchange(ctx, call, rec) })
+	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		err = &Error{Kind: OutcomeBreakerOpen, Class: ClassSystem, Err: err}
+	}
+	rec.Duration = c.now().Sub(rec.Started)
+	var e *Error
+	switch {
+	case err == nil:
+		rec.Outcome = OutcomeOK
+	case errors.As(err, &e):
+		e.System, e.ServiceID, e.Record = c.cfg.System, call.ServiceID, rec
+		rec.Outcome, rec.SystemFailure, rec.Error = e.Kind, e.SystemFailure(), pii.Text(e.Error())
+	default:
+		e = &Error{Kind: OutcomeMalformed, Class: ClassSystem, System: c.cfg.System, ServiceID: call.ServiceID, Record: rec, Err: err}
+		rec.Outcome, rec.SystemFailure, rec.Error = e.Kind, true, pii.Text(err.Error())
+		err = e
+	}
+	c.log.LogAttrs(ctx, slog.LevelInfo, "exchange",
+		slog.String("system", rec.System), slog.String("service_id", rec.ServiceID),
+		slog.String("message_id", rec.MessageID), slog.String("outcome", string(rec.Outcome)),
+		slog.Int("attempts", len(rec.Steps)), slog.Duration("duration", rec.Duration),
+		slog.Bool("system_failure", rec.SystemFailure), slog.String("error", rec.Error))
+	for _, o := range c.obs {
+		o.Observe(rec)
+	}
+	if err != nil {
+		return nil, err
+	}
+	res.Record = rec
+	return res, nil
+}
+
+func (c *Client) exchange(ctx context.Context, call Call, rec *Record) (*Result, error) {
+	req := shep.Request{MessageID: rec.MessageID, CorrelationID: call.CorrelationID, ServiceID: call.ServiceID,
+		MessageDate: c.now(), SenderID: c.cfg.SenderID, Password: c.cfg.Password, Properties: call.Properties,
+		SessionID: call.SessionID, RouteID: call.RouteID, Data: call.Payload, DataMode: c.cfg.DataMode}
+	envelope, err := req.Envelope()
+	if err != nil {
+		return nil, &Error{Kind: OutcomeMalformed, Class: ClassBusiness, Err: err}
+	}
+	st := &callState{rec: rec}
+	ctx = context.WithValue(ctx, stateKey{}, st)
+	body := retryablehttp.ReaderFunc(func() (io.Reader, error) {
+		// Every attempt is signed anew: a retried message must not
+		// carry an expired Timestamp.
+		signed, err := c.signer.Sign(ctx, envelope)
+		if err != nil {
+			return nil, err
+		}
+		st.request, st.started = signed, c.now()
+		return bytes.NewReader(signed), nil
+	})
+	hreq, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, body)
+	if err != nil {
+		return nil, &Error{Kind: OutcomeMalformed, Class: ClassSystem, Err: err}
+	}
+	hreq.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	hreq.Header.Set("SOAPAction", "SendMessage")
+	resp, err := c.http.Do(hreq)
+	if resp != nil {
+		resp.Body.Close()
+	}
+	switch {
+	case st.result != nil:
+		return st.result, nil
+	case st.err != nil:
+		return nil, st.err
+	case st.canceled != nil:
+		return nil, &Error{Kind: OutcomeCanceled, Class: ClassBusiness, Err: st.canceled}
+	case ctx.Err() != nil:
+		return nil, &Error{Kind: OutcomeCanceled, Class: ClassBusiness, Err: ctx.Err()}
+	}
+	// Signing failed before any attempt was made.
+	return nil, &Error{Kind: OutcomeMalformed, Class: ClassSystem, Err: err}
+}
+
+// checkRetry ends each attempt: it records the step, verifies and reads
+// the response, and decides whether to try again.
+func (c *Client) checkRetry(ctx context.Context, resp *http.Response, doErr error) (bool, error) {
+	st, _ := ctx.Value(stateKey{}).(*callState)
+	if st == nil {
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, doErr)
+	}
+	step := Step{Attempt: len(st.rec.Steps) + 1, Time: st.started, Upstream: c.upstream, ServiceID: st.rec.ServiceID,
+		MessageID: st.rec.MessageID, Duration: c.now().Sub(st.started), Request: c.maskBody(st.request)}
+	retry := false
+	defer func() { st.rec.Steps = append(st.rec.Steps, step) }()
+
+	if doErr != nil {
+		step.Error = pii.Text(doErr.Error())
+		if ctx.Err() != nil && errors.Is(doErr, ctx.Err()) && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			step.Outcome, st.canceled = OutcomeCanceled, ctx.Err()
+			return false, nil
+		}
+		step.Outcome = OutcomeTransport
+		if isTimeout(doErr) {
+			step.Outcome = OutcomeTimeout
+		}
+		st.err = &Error{Kind: step.Outcome, Class: ClassSystem, Err: doErr}
+		// The library's policy declines what retrying cannot fix: bad
+		// certificates, bad URLs, too many redirects.
+		retry, _ = retryablehttp.DefaultRetryPolicy(context.Background(), nil, doErr)
+		return retry && ctx.Err() == nil, nil
+	}
+
+	step.HTTPStatus = resp.StatusCode
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxResponseBytes+1))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(raw))
+	step.Response = c.maskBody(raw)
+	switch {
+	case err != nil:
+		step.Outcome, step.Error = OutcomeTransport, pii.Text(err.Error())
+		st.err = &Error{Kind: OutcomeTransport, Class: ClassSystem, HTTPStatus: resp.StatusCode, Err: err}
+		return ctx.Err() == nil, nil
+	case int64(len(raw)) > c.cfg.MaxResponseBytes:
+		step.Outcome = OutcomeTooLarge
+		st.err = &Error{Kind: OutcomeTooLarge, Class: ClassSystem, HTTPStatus: resp.StatusCode,
+			Err: fmt.Errorf("response over %d bytes", c.cfg.MaxResponseBytes)}
+		return false, nil
+	case resp.StatusCode == http.StatusBadGateway, resp.StatusCode == http.StatusServiceUnavailable,
+		resp.StatusCode == http.StatusGatewayTimeout:
+		step.Outcome = OutcomeHTTP
+		st.err = &Error{Kind: OutcomeHTTP, Class: ClassSystem, HTTPStatus: resp.StatusCode, Err: errors.New(resp.Status)}
+		return ctx.Err() == nil, nil
+	case resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusInternalServerError:
+		step.Outcome = OutcomeHTTP
+		st.err = &Error{Kind: OutcomeHTTP, Class: ClassSystem, HTTPStatus: resp.StatusCode, Err: errors.New(resp.Status)}
+		return false, nil
+	}
+
+	// Nothing in a response is read before its signature is verified: an
+	// unsigned or badly signed answer is a failure, never data.
+	verified, err := c.verifier.Verify(raw)
+	if err != nil {
+		step.Outcome, step.Error = OutcomeSignature, err.Error()
+		st.err = &Error{Kind: OutcomeSignature, Class: ClassSystem, HTTPStatus: resp.StatusCode, Err: err}
+		return false, nil
+	}
+	r, err := shep.ParseBody(verified.Body, c.cfg.Limits)
+	var fault *shep.Fault
+	switch {
+	case errors.As(err, &fault):
+		class, transient := c.cfg.Faults.Classify(fault)
+		step.Outcome, step.Error = OutcomeFault, pii.Text(fault.Error())
+		if class == ClassBusiness {
+			step.Outcome = OutcomeBusiness
+		} else if transient {
+			step.Outcome, retry = OutcomeTransient, ctx.Err() == nil
+		}
+		st.err = &Error{Kind: step.Outcome, Class: class, HTTPStatus: resp.StatusCode, Err: fault}
+		return retry, nil
+	case err != nil:
+		step.Outcome, step.Error = OutcomeMalformed, err.Error()
+		st.err = &Error{Kind: OutcomeMalformed, Class: ClassSystem, HTTPStatus: resp.StatusCode, Err: err}
+		return false, nil
+	case resp.StatusCode != http.StatusOK:
+		step.Outcome = OutcomeHTTP
+		st.err = &Error{Kind: OutcomeHTTP, Class: ClassSystem, HTTPStatus: resp.StatusCode,
+			Err: errors.New("HTTP 500 with a response that is not a fault")}
+		return false, nil
+	}
+	step.Outcome = OutcomeOK
+	st.err, st.result = nil, &Result{Response: r, Signer: verified.Identity}
+	return false, nil
+}
+
+func (c *Client) maskBody(b []byte) string {
+	m := c.masker.XML(b)
+	if len(m) > c.cfg.RecordBodyBytes {
+		return string(m[:c.cfg.RecordBodyBytes]) + fmt.Sprintf("…[%d bytes truncated]", len(m)-c.cfg.RecordBodyBytes)
+	}
+	return string(m)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}

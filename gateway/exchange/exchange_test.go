@@ -1,0 +1,421 @@
+package exchange_test
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/kopir/kopir/gateway/exchange"
+	"github.com/kopir/kopir/gateway/shep"
+	shepmock "github.com/kopir/kopir/mocks/shep"
+	"github.com/kopir/kopir/signing"
+	"github.com/kopir/kopir/signing/devpki"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// pki: ECDSA keys, quick to make; the signing package covers RSA.
+type pki struct {
+	ca, foreignCA              *devpki.CA
+	gateway, mock, foreignMock *devpki.Leaf
+}
+
+var (
+	pkiOnce sync.Once
+	keys    pki
+)
+
+func testPKI(t testing.TB) *pki {
+	pkiOnce.Do(func() {
+		must := func(err error) {
+			if err != nil {
+				panic(err)
+			}
+		}
+		var err error
+		keys.ca, err = devpki.NewCA(devpki.ECDSAP256)
+		must(err)
+		keys.foreignCA, err = devpki.NewCA(devpki.ECDSAP256)
+		must(err)
+		keys.gateway, err = keys.ca.Issue(devpki.ECDSAP256, devpki.GatewaySubject, time.Time{}, time.Time{})
+		must(err)
+		keys.mock, err = keys.ca.Issue(devpki.ECDSAP256, devpki.MockSHEPSubject, time.Time{}, time.Time{})
+		must(err)
+		keys.foreignMock, err = keys.foreignCA.Issue(devpki.ECDSAP256, devpki.MockSHEPSubject, time.Time{}, time.Time{})
+		must(err)
+	})
+	return &keys
+}
+
+func signer(t testing.TB, l *devpki.Leaf) *signing.Signer {
+	s, err := signing.NewSigner(l.Key, l.Chain, signing.SignerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func verifier(t testing.TB, roots ...*x509.Certificate) *signing.Verifier {
+	v, err := signing.NewVerifier(signing.Policy{Roots: roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+type harness struct {
+	mock    *shepmock.Server
+	client  *exchange.Client
+	mu      sync.Mutex
+	records []*exchange.Record
+}
+
+func (h *harness) observed() []*exchange.Record {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]*exchange.Record(nil), h.records...)
+}
+
+// setup starts a mock SHEP signing with mockKey and a client trusting the
+// test CA.
+func setup(t *testing.T, mockKey *devpki.Leaf, tune func(*exchange.Config)) *harness {
+	t.Helper()
+	p := testPKI(t)
+	mock, err := shepmock.New(shepmock.Config{Signer: signer(t, mockKey), Verifier: verifier(t, p.ca.Cert)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mock)
+	cfg := exchange.Config{URL: srv.URL + "/bip-sync-wss-gost/", SenderID: "kopir", Password: "s3cret",
+		Timeout: 2 * time.Second, Attempts: 3, BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond,
+		Faults: exchange.FaultTable{Transient: []string{"SE_BUSY"}, Business: []string{"PERSON_DECEASED"}}}
+	if tune != nil {
+		tune(&cfg)
+	}
+	h := &harness{mock: mock}
+	h.client, err = exchange.New(cfg, signer(t, p.gateway), verifier(t, p.ca.Cert), exchange.Options{
+		Observers: []exchange.Observer{exchange.ObserverFunc(func(r *exchange.Record) {
+			h.mu.Lock()
+			h.records = append(h.records, r)
+			h.mu.Unlock()
+		})}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		mock.Close()
+		h.client.Close()
+		srv.Close()
+	})
+	return h
+}
+
+const persons = "GBDFL_UniversalServiceSync"
+
+func personCall(iin string) exchange.Call {
+	return exchange.Call{ServiceID: persons,
+		Payload: []byte(`<ns2:getPerson xmlns:ns2="http://data.gbd.chdb.scb.kz/"><iin>` + iin + `</iin><consentConfirmed>true</consentConfirmed></ns2:getPerson>`),
+		App: &exchange.AppContext{ServiceName: "Licence to make the State Flag and Emblem", ApplicationID: "KZ-LIC-2026-00017",
+			RecipientID: "050340000108", AuthorizedAt: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}}
+}
+
+func TestSuccess(t *testing.T) {
+	h := setup(t, testPKI(t).mock, nil)
+	res, err := h.client.Do(context.Background(), personCall("880101300010"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Response.Status.Code != shep.SuccessCode || !strings.Contains(string(res.Response.Data), "<p:lastName>Әбілқасымов</p:lastName>") {
+		t.Fatalf("response %+v %s", res.Response, res.Response.Data)
+	}
+	if res.Response.CorrelationID != res.Record.MessageID {
+		t.Error("the response does not correlate with the request")
+	}
+	if res.Signer.BIN != devpki.MockSHEPSubject.BIN {
+		t.Errorf("signer %v", res.Signer)
+	}
+	rec := res.Record
+	if len(rec.Steps) != 1 || rec.Outcome != exchange.OutcomeOK || rec.SystemFailure || rec.Steps[0].HTTPStatus != 200 {
+		t.Fatalf("record %+v", rec)
+	}
+	step := rec.Steps[0]
+	if step.ServiceID != persons || step.MessageID != rec.MessageID || !strings.HasSuffix(step.Upstream, "/bip-sync-wss-gost/") {
+		t.Errorf("step %+v", step)
+	}
+	// Personal data and credentials are masked in what the record keeps.
+	for _, body := range []string{step.Request, step.Response} {
+		for _, leak := range []string{"880101300010", "Әбілқасымов", "s3cret", "045678912"} {
+			if strings.Contains(body, leak) {
+				t.Errorf("the record keeps %q unmasked", leak)
+			}
+		}
+	}
+	if !strings.Contains(step.Request, "********0010") || !strings.Contains(step.Response, "<p:lastName>***</p:lastName>") {
+		t.Errorf("masked bodies lost their shape:\n%s\n%s", step.Request, step.Response)
+	}
+	if rec.App == nil || rec.App.ApplicationID != "KZ-LIC-2026-00017" {
+		t.Error("the application context did not travel with the record")
+	}
+	if obs := h.observed(); len(obs) != 1 || obs[0] != rec {
+		t.Errorf("observers saw %d records", len(obs))
+	}
+}
+
+func TestNotFoundIsAnAnswer(t *testing.T) {
+	h := setup(t, testPKI(t).mock, nil)
+	res, err := h.client.Do(context.Background(), personCall("020315500018"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Response.Data != nil || res.Response.Status.Code != shep.SuccessCode || res.Record.SystemFailure {
+		t.Fatalf("not found: %+v", res.Response)
+	}
+}
+
+// TestFaults injects every fault kind the mock offers and checks the typed
+// error, the class, the retries and the record.
+func TestFaults(t *testing.T) {
+	tests := []struct {
+		name     string
+		rule     shepmock.FaultRule
+		tune     func(*exchange.Config)
+		wantErr  exchange.Kind // "" means success
+		class    exchange.Class
+		attempts int
+		status   int
+	}{
+		{"503 once, then success", shepmock.FaultRule{Kind: shepmock.FaultHTTP, Count: 1}, nil, "", "", 2, 200},
+		{"503 always", shepmock.FaultRule{Kind: shepmock.FaultHTTP, Status: 503}, nil, exchange.OutcomeHTTP, exchange.ClassSystem, 3, 503},
+		{"502 then 504 then success", shepmock.FaultRule{Kind: shepmock.FaultHTTP, Status: 502, Count: 1}, nil, "", "", 2, 200},
+		{"404 is not retried", shepmock.FaultRule{Kind: shepmock.FaultHTTP, Status: 404}, nil, exchange.OutcomeHTTP, exchange.ClassSystem, 1, 404},
+		{"system fault is not retried", shepmock.FaultRule{Kind: shepmock.FaultSOAP, Code: "E_DB"}, nil, exchange.OutcomeFault, exchange.ClassSystem, 1, 500},
+		{"transient fault is retried", shepmock.FaultRule{Kind: shepmock.FaultSOAP, Code: "SE_BUSY", Count: 2}, nil, "", "", 3, 200},
+		{"transient fault, attempts run out", shepmock.FaultRule{Kind: shepmock.FaultSOAP, Code: "SE_BUSY"}, nil, exchange.OutcomeTransient, exchange.ClassSystem, 3, 500},
+		{"client fault is a business answer", shepmock.FaultRule{Kind: shepmock.FaultSOAP, FaultCode: "Client", Code: "BAD_IIN"}, nil, exchange.OutcomeBusiness, exchange.ClassBusiness, 1, 500},
+		{"business code from the table", shepmock.FaultRule{Kind: shepmock.FaultSOAP, Code: "PERSON_DECEASED"}, nil, exchange.OutcomeBusiness, exchange.ClassBusiness, 1, 500},
+		{"unsigned response", shepmock.FaultRule{Kind: shepmock.FaultUnsigned}, nil, exchange.OutcomeSignature, exchange.ClassSystem, 1, 200},
+		{"badly signed response", shepmock.FaultRule{Kind: shepmock.FaultBadSig}, nil, exchange.OutcomeSignature, exchange.ClassSystem, 1, 200},
+		{"connection reset, retried", shepmock.FaultRule{Kind: shepmock.FaultReset}, nil, exchange.OutcomeTransport, exchange.ClassSystem, 3, 0},
+		{"reset once, then success", shepmock.FaultRule{Kind: shepmock.FaultReset, Count: 1}, nil, "", "", 2, 200},
+		{"no answer: attempt timeout", shepmock.FaultRule{Kind: shepmock.FaultTimeout},
+			func(c *exchange.Config) { c.Timeout, c.Attempts = 100*time.Millisecond, 2 }, exchange.OutcomeTimeout, exchange.ClassSystem, 2, 0},
+		{"delay within the timeout", shepmock.FaultRule{Kind: shepmock.FaultDelay, Delay: shepmock.Duration(50 * time.Millisecond)}, nil, "", "", 1, 200},
+		{"response over the size limit", shepmock.FaultRule{Kind: shepmock.FaultDelay},
+			func(c *exchange.Config) { c.MaxResponseBytes = 512 }, exchange.OutcomeTooLarge, exchange.ClassSystem, 1, 200},
+		{"fault for another service only", shepmock.FaultRule{Service: "OTHER", Kind: shepmock.FaultSOAP}, nil, "", "", 1, 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := setup(t, testPKI(t).mock, tt.tune)
+			if err := h.mock.AddFault(tt.rule); err != nil {
+				t.Fatal(err)
+			}
+			res, err := h.client.Do(context.Background(), personCall("880101300010"))
+			var rec *exchange.Record
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("err = %v", err)
+				}
+				rec = res.Record
+			} else {
+				var e *exchange.Error
+				if !errors.As(err, &e) {
+					t.Fatalf("err = %v (%T), want *exchange.Error", err, err)
+				}
+				if e.Kind != tt.wantErr || e.Class != tt.class || e.SystemFailure() != (tt.class == exchange.ClassSystem) {
+					t.Fatalf("err = %v: kind %s class %s, want %s %s", err, e.Kind, e.Class, tt.wantErr, tt.class)
+				}
+				if e.Kind == exchange.OutcomeFault || e.Kind == exchange.OutcomeBusiness || e.Kind == exchange.OutcomeTransient {
+					var f *shep.Fault
+					if !errors.As(err, &f) || f.ErrorCode() != tt.rule.Code {
+						t.Errorf("the fault is not reachable with errors.As: %v", err)
+					}
+				}
+				rec = e.Record
+				if rec.Outcome != tt.wantErr || rec.SystemFailure != e.SystemFailure() || rec.Error == "" {
+					t.Errorf("record outcome %s failure %v error %q", rec.Outcome, rec.SystemFailure, rec.Error)
+				}
+			}
+			if len(rec.Steps) != tt.attempts || rec.Retries() != tt.attempts-1 {
+				t.Fatalf("%d attempts, want %d: %+v", len(rec.Steps), tt.attempts, rec.Steps)
+			}
+			last := rec.Steps[len(rec.Steps)-1]
+			if last.HTTPStatus != tt.status {
+				t.Errorf("last step HTTP %d, want %d", last.HTTPStatus, tt.status)
+			}
+			for i, s := range rec.Steps {
+				if s.Attempt != i+1 || s.Time.IsZero() || s.Outcome == "" {
+					t.Errorf("step %d: %+v", i, s)
+				}
+			}
+			if got := h.mock.Calls(persons); tt.status != 0 && got != tt.attempts && tt.rule.Service == "" {
+				t.Errorf("the mock saw %d calls, want %d", got, tt.attempts)
+			}
+		})
+	}
+}
+
+// TestRetriesAreSignedAnew: each attempt carries its own Timestamp.
+func TestRetriesAreSignedAnew(t *testing.T) {
+	h := setup(t, testPKI(t).mock, nil)
+	h.mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultHTTP, Count: 2})
+	res, err := h.client.Do(context.Background(), personCall("880101300010"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := regexp.MustCompile(`wsu:Id="(TS-[0-9a-f]+)"`)
+	seen := map[string]bool{}
+	for _, s := range res.Record.Steps {
+		m := ts.FindStringSubmatch(s.Request)
+		if m == nil || seen[m[1]] {
+			t.Fatalf("attempt %d reuses or lacks a Timestamp", s.Attempt)
+		}
+		seen[m[1]] = true
+	}
+}
+
+func TestForeignSignatureRefused(t *testing.T) {
+	h := setup(t, testPKI(t).foreignMock, nil)
+	_, err := h.client.Do(context.Background(), personCall("880101300010"))
+	var e *exchange.Error
+	var se *signing.Error
+	if !errors.As(err, &e) || e.Kind != exchange.OutcomeSignature || !errors.As(err, &se) || se.Reason != signing.ReasonUntrusted {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestUnsignedRequestRefusedByMock: the mock holds requests to the same
+// standard, answering a foreign signature with SHEP's fault.
+func TestUnsignedRequestRefusedByMock(t *testing.T) {
+	p := testPKI(t)
+	mock, err := shepmock.New(shepmock.Config{Signer: signer(t, p.mock), Verifier: verifier(t, p.ca.Cert)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mock)
+	defer srv.Close()
+	client, err := exchange.New(exchange.Config{URL: srv.URL, SenderID: "kopir", Attempts: 1},
+		signer(t, p.foreignMock), verifier(t, p.ca.Cert), exchange.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	_, err = client.Do(context.Background(), personCall("880101300010"))
+	var f *shep.Fault
+	if !errors.As(err, &f) || f.ErrorCode() != shepmock.CodeSignature {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestBreaker(t *testing.T) {
+	h := setup(t, testPKI(t).mock, func(c *exchange.Config) {
+		c.Attempts = 1
+		c.Breaker = exchange.BreakerConfig{Failures: 2, OpenFor: 100 * time.Millisecond}
+	})
+	ctx := context.Background()
+	// Business answers do not trip it.
+	h.mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultSOAP, FaultCode: "Client", Code: "BAD_IIN", Count: 3})
+	for i := 0; i < 3; i++ {
+		h.client.Do(ctx, personCall("880101300010"))
+	}
+	if h.client.BreakerState() != "closed" {
+		t.Fatal("business answers opened the breaker")
+	}
+	// Two system failures open it; the next call fails fast, unsent.
+	h.mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultHTTP})
+	for i := 0; i < 2; i++ {
+		h.client.Do(ctx, personCall("880101300010"))
+	}
+	sent := h.mock.Calls(persons)
+	_, err := h.client.Do(ctx, personCall("880101300010"))
+	var e *exchange.Error
+	if !errors.As(err, &e) || e.Kind != exchange.OutcomeBreakerOpen || !e.SystemFailure() || len(e.Record.Steps) != 0 {
+		t.Fatalf("err = %v", err)
+	}
+	if h.mock.Calls(persons) != sent || h.client.BreakerState() != "open" {
+		t.Fatal("an open breaker let a call through")
+	}
+	// Once the upstream recovers, a probe closes it.
+	h.mock.ClearFaults()
+	deadline := time.Now().Add(5 * time.Second)
+	for h.client.BreakerState() == "open" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := h.client.Do(ctx, personCall("880101300010")); err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	if h.client.BreakerState() != "closed" {
+		t.Fatalf("breaker %s after a successful probe", h.client.BreakerState())
+	}
+}
+
+func TestCanceled(t *testing.T) {
+	h := setup(t, testPKI(t).mock, nil)
+	h.mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultTimeout})
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for h.mock.Calls(persons) == 0 {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	_, err := h.client.Do(ctx, personCall("880101300010"))
+	var e *exchange.Error
+	if !errors.As(err, &e) || e.Kind != exchange.OutcomeCanceled || e.SystemFailure() || !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestDataModes(t *testing.T) {
+	for _, mode := range []shep.DataMode{shep.DataEscaped, shep.DataCDATA} {
+		t.Run(string(mode), func(t *testing.T) {
+			h := setup(t, testPKI(t).mock, func(c *exchange.Config) { c.DataMode = mode })
+			res, err := h.client.Do(context.Background(), personCall("900515400014"))
+			if err != nil || !strings.Contains(string(res.Response.Data), "Сейтқали") {
+				t.Fatalf("err = %v, data %s", err, res.Response.Data)
+			}
+		})
+	}
+}
+
+func TestConfigRefused(t *testing.T) {
+	p := testPKI(t)
+	for name, cfg := range map[string]exchange.Config{
+		"no url":    {SenderID: "k"},
+		"ftp url":   {URL: "ftp://x/", SenderID: "k"},
+		"no sender": {URL: "http://localhost/"},
+	} {
+		if _, err := exchange.New(cfg, signer(t, p.gateway), verifier(t, p.ca.Cert), exchange.Options{}); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestFaultTable(t *testing.T) {
+	table := exchange.FaultTable{Transient: []string{"T"}, Business: []string{"B"}, System: []string{"S"}}
+	tests := []struct {
+		fault     shep.Fault
+		class     exchange.Class
+		transient bool
+	}{
+		{shep.Fault{Code: "Server"}, exchange.ClassSystem, false},
+		{shep.Fault{Code: "Client"}, exchange.ClassBusiness, false},
+		{shep.Fault{Code: "Client", Info: &shep.ErrorInfo{Code: "S"}}, exchange.ClassSystem, false},
+		{shep.Fault{Code: "Server", Info: &shep.ErrorInfo{Code: "X", Sub: &shep.ErrorInfo{Code: "T"}}}, exchange.ClassSystem, true},
+		{shep.Fault{Code: "Server", Info: &shep.ErrorInfo{Code: "B"}}, exchange.ClassBusiness, false},
+	}
+	for _, tt := range tests {
+		c, tr := table.Classify(&tt.fault)
+		if c != tt.class || tr != tt.transient {
+			t.Errorf("%v: %s %v, want %s %v", tt.fault.Error(), c, tr, tt.class, tt.transient)
+		}
+	}
+}

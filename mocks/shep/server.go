@@ -1,0 +1,334 @@
+// Package shepmock is a mock of the digital-government gateway's (SHEP)
+// synchronous channel for testers without access to the real one. It
+// speaks the same SOAP: it verifies request signatures, refusing bad ones
+// with SHEP's fault, and signs its answers with its own key. It answers
+// each serviceId from fixtures (a realistic default set is embedded) and
+// fails on demand: faults can be injected by configuration or through a
+// small HTTP control API, per serviceId, for the next N calls or with a
+// probability.
+//
+//	POST /            SendMessage (SOAPAction "SendMessage", quoted, or empty)
+//	GET  /?wsdl       the WSDL
+//	GET  /_control/faults      the fault rules in force (JSON)
+//	POST /_control/faults      add a rule: {"service":"…","kind":"fault","code":"…","count":1}
+//	DELETE /_control/faults    remove every rule
+//	GET  /_control/calls       calls received, by serviceId
+package shepmock
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/kopir/kopir/gateway/shep"
+	"github.com/kopir/kopir/signing"
+	"github.com/kopir/kopir/signing/xmldoc"
+)
+
+//go:embed wsdl.xml
+var wsdl string
+
+// Fault codes the mock answers with when it refuses a request.
+const (
+	CodeSignature      = "SIGNATURE_INVALID"
+	CodeMalformed      = "MALFORMED_REQUEST"
+	CodeUnknownService = "SERVICE_NOT_FOUND"
+	CodeUnknownAction  = "UNKNOWN_SOAP_ACTION"
+)
+
+// Config is what a Server needs.
+type Config struct {
+	// Signer signs responses; Verifier checks requests.
+	Signer   *signing.Signer
+	Verifier *signing.Verifier
+	// Fixtures are the data; nil means DefaultFixtures.
+	Fixtures *Fixtures
+	Logger   *slog.Logger
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+	// MaxRequestBytes bounds a request. Default: 16 MiB.
+	MaxRequestBytes int64
+}
+
+// Server is the mock SHEP, an http.Handler.
+type Server struct {
+	cfg    Config
+	faults faultSet
+	done   chan struct{}
+	once   sync.Once
+
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+// New returns a Server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Signer == nil || cfg.Verifier == nil {
+		return nil, errors.New("shepmock: a signer and a verifier are required")
+	}
+	if cfg.Fixtures == nil {
+		f, err := DefaultFixtures()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Fixtures = f
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxRequestBytes <= 0 {
+		cfg.MaxRequestBytes = 16 << 20
+	}
+	s := &Server{cfg: cfg, done: make(chan struct{}), calls: map[string]int{}}
+	for _, r := range cfg.Fixtures.Faults {
+		if err := s.faults.add(r); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// AddFault adds a fault rule.
+func (s *Server) AddFault(r FaultRule) error { return s.faults.add(r) }
+
+// ClearFaults removes every fault rule.
+func (s *Server) ClearFaults() { s.faults.clear() }
+
+// Calls returns how many SendMessage calls a serviceId received.
+func (s *Server) Calls(serviceID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[serviceID]
+}
+
+// Close releases the connections held by "timeout" faults.
+func (s *Server) Close() { s.once.Do(func() { close(s.done) }) }
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/_control/"):
+		s.control(w, r)
+	case r.Method == http.MethodGet && r.URL.Query().Has("wsdl"):
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+		io.WriteString(w, strings.Replace(wsdl, "LOCATION", scheme+"://"+r.Host+r.URL.Path, 1))
+	case r.Method != http.MethodPost:
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "SendMessage is POST; the WSDL is at ?wsdl", http.StatusMethodNotAllowed)
+	default:
+		s.sendMessage(w, r)
+	}
+}
+
+func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	action := strings.Trim(r.Header.Get("SOAPAction"), `"`)
+	if action != "" && action != "SendMessage" && !strings.HasSuffix(action, "/SendMessage") {
+		s.fault(ctx, w, "Client", CodeUnknownAction, "unknown SOAPAction "+action, true)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, s.cfg.MaxRequestBytes+1))
+	if err != nil {
+		return
+	}
+	if int64(len(body)) > s.cfg.MaxRequestBytes {
+		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	verified, err := s.cfg.Verifier.Verify(body)
+	if err != nil {
+		s.cfg.Logger.Info("request refused", "reason", err.Error())
+		s.fault(ctx, w, "Client", CodeSignature, err.Error(), true)
+		return
+	}
+	req, err := shep.ParseRequest(verified.Body, xmldoc.Limits{})
+	if err != nil {
+		s.fault(ctx, w, "Client", CodeMalformed, err.Error(), true)
+		return
+	}
+	s.mu.Lock()
+	s.calls[req.ServiceID]++
+	s.mu.Unlock()
+
+	rule := s.faults.take(req.ServiceID)
+	log := s.cfg.Logger.With("service_id", req.ServiceID, "message_id", req.MessageID)
+	if rule != nil {
+		log = log.With("fault", string(rule.Kind))
+	}
+	signed := true
+	if rule != nil {
+		switch rule.Kind {
+		case FaultDelay:
+			select {
+			case <-time.After(time.Duration(rule.Delay)):
+			case <-ctx.Done():
+				return
+			case <-s.done:
+				return
+			}
+		case FaultTimeout:
+			log.Info("holding the call without an answer")
+			select {
+			case <-ctx.Done():
+			case <-s.done:
+			}
+			return
+		case FaultHTTP:
+			status := rule.Status
+			if status == 0 {
+				status = http.StatusServiceUnavailable
+			}
+			log.Info("answering with an HTTP error", "status", status)
+			http.Error(w, http.StatusText(status), status)
+			return
+		case FaultSOAP:
+			code := rule.FaultCode
+			if code == "" {
+				code = "Server"
+			}
+			log.Info("answering with a fault", "code", rule.Code)
+			s.fault(ctx, w, code, rule.Code, rule.Message, true)
+			return
+		case FaultReset:
+			log.Info("resetting the connection")
+			reset(w)
+			return
+		case FaultUnsigned:
+			signed = false
+		}
+	}
+
+	resp := s.answer(req)
+	env, err := s.envelope(ctx, resp.Envelope(), signed)
+	if err != nil {
+		log.Error("signing the answer", "err", err)
+		http.Error(w, "mock: cannot sign", http.StatusInternalServerError)
+		return
+	}
+	if rule != nil && rule.Kind == FaultBadSig {
+		env = bytes.Replace(env, []byte("<responseInfo>"), []byte("<responseInfo> "), 1)
+	}
+	log.Info("answered", "status", resp.Status.Code, "found", resp.Data != nil)
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.Write(env)
+}
+
+// answer looks the request up in the fixtures.
+func (s *Server) answer(req *shep.Request) *shep.Response {
+	resp := &shep.Response{MessageID: newID(), CorrelationID: req.MessageID, ResponseDate: s.cfg.Now(),
+		Status: shep.Status{Code: shep.SuccessCode, Message: "OK"}, SessionID: req.SessionID}
+	svc, ok := s.cfg.Fixtures.Services[req.ServiceID]
+	if !ok {
+		resp.Status = shep.Status{Code: CodeUnknownService, Message: "no such service: " + req.ServiceID}
+		return resp
+	}
+	if payload, ok := svc.Records[keyOf(req.Data, svc.Key)]; ok {
+		resp.Data = []byte(strings.TrimSpace(payload))
+		return resp
+	}
+	resp.Status.Message = "Сведения не найдены / not found"
+	if nf := svc.NotFound; nf != nil {
+		if nf.Code != "" {
+			resp.Status = shep.Status{Code: nf.Code, Message: nf.Message}
+		}
+		if nf.Payload != "" {
+			resp.Data = []byte(nf.Payload)
+		}
+	}
+	return resp
+}
+
+func (s *Server) envelope(ctx context.Context, env []byte, signed bool) ([]byte, error) {
+	if !signed {
+		return env, nil
+	}
+	return s.cfg.Signer.Sign(ctx, env)
+}
+
+// fault answers with a SOAP fault carrying SHEP's error information, as
+// HTTP 500.
+func (s *Server) fault(ctx context.Context, w http.ResponseWriter, faultCode, code, msg string, signed bool) {
+	f := &shep.Fault{Code: faultCode, String: msg, Info: &shep.ErrorInfo{Code: code, Message: msg, Date: s.cfg.Now()}}
+	env, err := s.envelope(ctx, f.Envelope(), signed)
+	if err != nil {
+		http.Error(w, "mock: cannot sign", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	w.WriteHeader(http.StatusInternalServerError)
+	w.Write(env)
+}
+
+// reset closes the connection with SO_LINGER 0, which sends a TCP reset.
+func reset(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		tcp.SetLinger(0)
+	}
+	conn.Close()
+}
+
+func (s *Server) control(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case r.URL.Path == "/_control/faults" && r.Method == http.MethodGet:
+		json.NewEncoder(w).Encode(s.faults.list())
+	case r.URL.Path == "/_control/faults" && r.Method == http.MethodPost:
+		var rule FaultRule
+		dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&rule); err != nil {
+			controlError(w, http.StatusBadRequest, "the rule is not JSON: "+err.Error())
+			return
+		}
+		if err := s.faults.add(rule); err != nil {
+			controlError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(rule)
+	case r.URL.Path == "/_control/faults" && r.Method == http.MethodDelete:
+		s.faults.clear()
+		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/_control/calls" && r.Method == http.MethodGet:
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		json.NewEncoder(w).Encode(s.calls)
+	default:
+		controlError(w, http.StatusNotFound, fmt.Sprintf("no %s %s; see GET/POST/DELETE /_control/faults, GET /_control/calls", r.Method, r.URL.Path))
+	}
+}
+
+func controlError(w http.ResponseWriter, status int, msg string) {
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+func newID() string {
+	var b [16]byte
+	_, _ = io.ReadFull(randReader, b[:])
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
