@@ -32,6 +32,7 @@ var commands = map[string]command{
 	"sign":    {"sign a SOAP envelope with a WS-Security transport signature", runSign},
 	"verify":  {"verify a SOAP envelope's transport signature", runVerify},
 	"dev-pki": {"make a development CA and keys for the gateway and the mocks", runDevPKI},
+	"mock":    {"run a mock of an external system: shep", runMock},
 }
 
 func main() {

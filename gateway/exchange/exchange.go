@@ -359,12 +359,21 @@ func (c *Client) exchange(ctx context.Context, call Call, rec *Record) (*Result,
 	}
 	st := &callState{rec: rec}
 	ctx = context.WithValue(ctx, stateKey{}, st)
+	first, err := c.signer.Sign(ctx, envelope)
+	if err != nil {
+		return nil, &Error{Kind: OutcomeMalformed, Class: ClassSystem, Err: err}
+	}
 	body := retryablehttp.ReaderFunc(func() (io.Reader, error) {
-		// Every attempt is signed anew: a retried message must not
-		// carry an expired Timestamp.
-		signed, err := c.signer.Sign(ctx, envelope)
-		if err != nil {
-			return nil, err
+		// go-retryablehttp calls this once to learn the length, then
+		// once per attempt. The first signature serves both; every
+		// retry is signed anew, so that it never carries a stale
+		// Timestamp.
+		signed := first
+		if len(st.rec.Steps) > 0 {
+			var err error
+			if signed, err = c.signer.Sign(ctx, envelope); err != nil {
+				return nil, err
+			}
 		}
 		st.request, st.started = signed, c.now()
 		return bytes.NewReader(signed), nil

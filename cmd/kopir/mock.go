@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	shepmock "github.com/kopir/kopir/mocks/shep"
+	"github.com/kopir/kopir/signing"
+	"github.com/kopir/kopir/signing/devpki"
+)
+
+// DefaultPKIDir is where development keys live unless told otherwise.
+const DefaultPKIDir = "data/pki"
+
+func runMock(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 || args[0] != "shep" {
+		fmt.Fprintln(e.stderr, "usage: kopir mock shep [flags]\n\nmocks: shep (the digital-government gateway's synchronous channel)")
+		return 2
+	}
+	return runMockSHEP(ctx, e, args[1:])
+}
+
+func runMockSHEP(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("kopir mock shep", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	listen := fs.String("listen", "127.0.0.1:8451", "`address` to listen on")
+	pkiDir := fs.String("pki", DefaultPKIDir, "development PKI `folder`, made on first run; the defaults below come from it")
+	trust := fs.String("trust", "", "PEM `file` of CAs whose request signatures are accepted (default: PKI/ca.pem)")
+	keyFile := fs.String("key", "", "the mock's PEM private `key` (default: PKI/mock-shep-key.pem)")
+	certFile := fs.String("cert", "", "the mock's PEM certificate `chain` (default: PKI/mock-shep.pem)")
+	fixtures := fs.String("fixtures", "", "fixtures YAML `file` (default: the embedded realistic set)")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: kopir mock shep [flags]\n\n"+
+			"Runs a mock SHEP synchronous channel: verifies request signatures, signs answers, answers from\n"+
+			"fixtures, injects faults (control API under /_control/). See README.md, \"Mock SHEP\".")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(e.stderr, nil)).With("component", "mock-shep")
+	srv, err := newMockSHEP(*pkiDir, *trust, *keyFile, *certFile, *fixtures, log)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "kopir mock shep:", err)
+		return 1
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "kopir mock shep:", err)
+		return 1
+	}
+	fmt.Fprintf(e.stdout, "mock SHEP listening on http://%s/ (WSDL: http://%[1]s/?wsdl, control: http://%[1]s/_control/faults)\n", ln.Addr())
+	if err := serve(ctx, ln, srv, srv.Close); err != nil {
+		fmt.Fprintln(e.stderr, "kopir mock shep:", err)
+		return 1
+	}
+	return 0
+}
+
+func newMockSHEP(pkiDir, trust, keyFile, certFile, fixtures string, log *slog.Logger) (*shepmock.Server, error) {
+	if trust == "" || keyFile == "" || certFile == "" {
+		if made, err := devpki.Ensure(pkiDir, devpki.RSA2048); err != nil {
+			return nil, err
+		} else if made {
+			log.Info("made a development PKI", "dir", pkiDir)
+		}
+	}
+	if trust == "" {
+		trust = filepath.Join(pkiDir, devpki.CAFile)
+	}
+	files := devpki.FilesFor(pkiDir, "mock-shep")
+	if keyFile == "" {
+		keyFile = files.Key
+	}
+	if certFile == "" {
+		certFile = files.Cert
+	}
+	key, chain, err := signing.LoadKeyPair(keyFile, certFile)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := signing.NewSigner(key, chain, signing.SignerOptions{})
+	if err != nil {
+		return nil, err
+	}
+	roots, err := signing.LoadCertificates(trust)
+	if err != nil {
+		return nil, err
+	}
+	verifier, err := signing.NewVerifier(signing.Policy{Roots: roots})
+	if err != nil {
+		return nil, err
+	}
+	cfg := shepmock.Config{Signer: signer, Verifier: verifier, Logger: log}
+	if fixtures != "" {
+		if cfg.Fixtures, err = shepmock.LoadFixtures(fixtures); err != nil {
+			return nil, err
+		}
+	}
+	return shepmock.New(cfg)
+}
+
+// serve runs an HTTP server until ctx is done, then shuts it down,
+// draining in-flight requests for up to 10 seconds; release frees what
+// handlers hold (a mock's held connections) before the drain.
+func serve(ctx context.Context, ln net.Listener, h http.Handler, release func()) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	if release != nil {
+		release()
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// lockedBuffer is a buffer servers log into while a test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestMockSHEPCommand runs `kopir mock shep` as a tester would, then the
+// README's example: a request signed with the development key, answered,
+// verified; a fault injected through the control API; Ctrl-C.
+func TestMockSHEPCommand(t *testing.T) {
+	pki := filepath.Join(t.TempDir(), "pki")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, &env{stdin: strings.NewReader(""), stdout: pw, stderr: &stderr, getenv: func(string) string { return "" }},
+			[]string{"mock", "shep", "--listen", "127.0.0.1:0", "--pki", pki})
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no banner: %v; stderr: %s", err, stderr.String())
+	}
+	go io.Copy(io.Discard, pr)
+	base := regexp.MustCompile(`http://[0-9.:]+/`).FindString(line)
+	if base == "" {
+		t.Fatalf("banner %q", line)
+	}
+
+	signed := kopir(t, "", nil, "sign", "--key", filepath.Join(pki, "gateway-key.pem"), "--cert", filepath.Join(pki, "gateway.pem"),
+		"../../mocks/shep/testdata/get-person.xml")
+	if signed.code != 0 {
+		t.Fatalf("sign: %+v", signed)
+	}
+	post := func() (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, base, strings.NewReader(signed.stdout))
+		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
+		req.Header.Set("SOAPAction", "SendMessage")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, answer := post()
+	verified := kopir(t, answer, nil, "verify", "--trust", filepath.Join(pki, "ca.pem"))
+	if code != 200 || verified.code != 0 || !strings.Contains(verified.stdout, "Сейтқали") || !strings.Contains(verified.stderr, "Mock SHEP") {
+		t.Fatalf("HTTP %d, verify %+v", code, verified)
+	}
+
+	resp, err := http.Post(base+"_control/faults", "application/json", strings.NewReader(`{"kind":"fault","code":"E_DB","count":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if code, answer = post(); code != 500 || !strings.Contains(answer, "<errorCode>E_DB</errorCode>") {
+		t.Fatalf("injected fault: HTTP %d %s", code, answer)
+	}
+	if kopir(t, answer, nil, "verify", "--trust", filepath.Join(pki, "ca.pem")).code != 0 {
+		t.Fatal("the mock's fault is not signed")
+	}
+	if strings.Contains(stderr.String(), "900515400014") {
+		t.Error("the mock logged an IIN")
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the mock did not stop on cancel")
+	}
+	if _, err := os.Stat(filepath.Join(pki, "mock-shep.p12")); err != nil {
+		t.Fatalf("the development PKI was not made on first run: %v", err)
+	}
+}
