@@ -315,6 +315,9 @@ type stateKey struct{}
 // Do sends call and returns the verified response. Failures are *Error;
 // a SOAP fault is wrapped in one (errors.As finds the *shep.Fault).
 func (c *Client) Do(ctx context.Context, call Call) (*Result, error) {
+	if call.App == nil {
+		call.App = AppFrom(ctx)
+	}
 	rec := &Record{System: c.cfg.System, ServiceID: call.ServiceID, MessageID: c.newID(),
 		CorrelationID: call.CorrelationID, App: call.App, Started: c.now()}
 	res, err := c.breaker.Execute(func() (*Result, error) { return c.exchange(ctx, call, rec) })

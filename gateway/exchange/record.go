@@ -1,9 +1,27 @@
 package exchange
 
 import (
+	"context"
 	"fmt"
 	"time"
 )
+
+type appKey struct{}
+
+// WithApp returns a context carrying the application context; calls made
+// with it that name none of their own carry it into their records.
+func WithApp(ctx context.Context, app *AppContext) context.Context {
+	if app == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, appKey{}, app)
+}
+
+// AppFrom returns the application context ctx carries, or nil.
+func AppFrom(ctx context.Context) *AppContext {
+	app, _ := ctx.Value(appKey{}).(*AppContext)
+	return app
+}
 
 // AppContext is what a licensing back end says about the application a call
 // serves. It travels with the exchange record into the failure report the

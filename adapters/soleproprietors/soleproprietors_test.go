@@ -1,0 +1,62 @@
+package soleproprietors_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/kopir/kopir/adapters"
+	"github.com/kopir/kopir/adapters/soleproprietors"
+	"github.com/kopir/kopir/gateway/exchange"
+	"github.com/kopir/kopir/gateway/iin"
+	"github.com/kopir/kopir/mocks/mocktest"
+	shepmock "github.com/kopir/kopir/mocks/shep"
+)
+
+func TestSoleProprietor(t *testing.T) {
+	env := mocktest.New(t, nil, nil)
+	c := soleproprietors.New(env.Client, soleproprietors.Config{})
+	sp, err := c.SoleProprietor(context.Background(), "850721400012")
+	if err != nil || sp.Status != "active" || sp.TradeName != "ЖК «Гүлнар Текстиль»" || sp.RegisteredOn.Year() != 2015 || sp.TaxOffice == "" {
+		t.Fatalf("%v %+v", err, sp)
+	}
+	sp, err = c.SoleProprietor(context.Background(), "751230400015")
+	if err != nil || sp.Status != "ceased" || sp.NoticeOn.Year() != 2010 || !sp.RegisteredOn.IsZero() {
+		t.Fatalf("notice-based: %v %+v", err, sp)
+	}
+	if _, err := c.SoleProprietor(context.Background(), "880101300010"); !errors.Is(err, adapters.ErrNotFound) {
+		t.Fatalf("not a sole proprietor: %v", err)
+	}
+	var ie *iin.Error
+	if _, err := c.SoleProprietor(context.Background(), "850721400013"); !errors.As(err, &ie) {
+		t.Fatalf("bad IIN: %v", err)
+	}
+}
+
+func TestMalformed(t *testing.T) {
+	fixtures, _ := shepmock.ParseFixtures([]byte(`services:
+  GBDIP_UniversalServiceSync:
+    key: iin
+    records:
+      "850721400012": "<SoleProprietor><iin>850721400012</iin><status>ACTIVE</status></SoleProprietor>"
+`))
+	var me *adapters.MalformedError
+	_, err := soleproprietors.New(mocktest.New(t, fixtures, nil).Client, soleproprietors.Config{}).SoleProprietor(context.Background(), "850721400012")
+	if !errors.As(err, &me) {
+		t.Fatalf("no dates: %v", err)
+	}
+}
+
+func TestFaults(t *testing.T) {
+	for _, fc := range mocktest.FaultCases {
+		t.Run(fc.Name, func(t *testing.T) {
+			env := mocktest.New(t, nil, mocktest.FastTimeout)
+			env.Mock.AddFault(fc.Rule)
+			_, err := soleproprietors.New(env.Client, soleproprietors.Config{}).SoleProprietor(context.Background(), "850721400012")
+			var e *exchange.Error
+			if !errors.As(err, &e) || e.Kind != fc.Kind {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+}

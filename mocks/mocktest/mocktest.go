@@ -1,0 +1,111 @@
+// Package mocktest starts a mock SHEP (or payment gateway) in-process, with
+// development keys and an exchange client that trusts it, for tests of
+// code that calls state systems — as net/http/httptest does for HTTP.
+package mocktest
+
+import (
+	"crypto/x509"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kopir/kopir/gateway/exchange"
+	shepmock "github.com/kopir/kopir/mocks/shep"
+	"github.com/kopir/kopir/signing"
+	"github.com/kopir/kopir/signing/devpki"
+)
+
+// Env is a running mock and a client for it.
+type Env struct {
+	Mock   *shepmock.Server
+	Client *exchange.Client
+	URL    string
+}
+
+var (
+	once                sync.Once
+	ca                  *devpki.CA
+	gatewayKey, mockKey *devpki.Leaf
+	pkiErr              error
+)
+
+// keys are ECDSA: quick to make, and the signing tests cover RSA.
+func keys() error {
+	once.Do(func() {
+		if ca, pkiErr = devpki.NewCA(devpki.ECDSAP256); pkiErr != nil {
+			return
+		}
+		if gatewayKey, pkiErr = ca.Issue(devpki.ECDSAP256, devpki.GatewaySubject, time.Time{}, time.Time{}); pkiErr != nil {
+			return
+		}
+		mockKey, pkiErr = ca.Issue(devpki.ECDSAP256, devpki.MockSHEPSubject, time.Time{}, time.Time{})
+	})
+	return pkiErr
+}
+
+// New starts a mock answering from fixtures (nil: the mock SHEP's default
+// set) and a client with fast retries; tune adjusts the client's config.
+// Both stop when the test ends.
+func New(t testing.TB, fixtures *shepmock.Fixtures, tune func(*exchange.Config)) *Env {
+	t.Helper()
+	if err := keys(); err != nil {
+		t.Fatal(err)
+	}
+	sign := func(l *devpki.Leaf) *signing.Signer {
+		s, err := signing.NewSigner(l.Key, l.Chain, signing.SignerOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	v, err := signing.NewVerifier(signing.Policy{Roots: []*x509.Certificate{ca.Cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mock, err := shepmock.New(shepmock.Config{Signer: sign(mockKey), Verifier: v, Fixtures: fixtures})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mock)
+	cfg := exchange.Config{URL: srv.URL, SenderID: "kopir-test", Timeout: 2 * time.Second, Attempts: 2,
+		BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond}
+	if tune != nil {
+		tune(&cfg)
+	}
+	client, err := exchange.New(cfg, sign(gatewayKey), v, exchange.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		mock.Close()
+		client.Close()
+		srv.Close()
+	})
+	return &Env{Mock: mock, Client: client, URL: srv.URL}
+}
+
+// FaultCase is an injected fault and the exchange error it must become.
+type FaultCase struct {
+	Name string
+	Rule shepmock.FaultRule
+	Kind exchange.Kind
+	// Class is the error's class: only system failures are reported.
+	Class exchange.Class
+}
+
+// FaultCases are the mock's fault kinds, for adapters to check that every
+// one surfaces as the typed exchange error. Timeouts use the client's
+// attempt timeout: tune it short (see FastTimeout).
+var FaultCases = []FaultCase{
+	{"http 503", shepmock.FaultRule{Kind: shepmock.FaultHTTP}, exchange.OutcomeHTTP, exchange.ClassSystem},
+	{"soap fault", shepmock.FaultRule{Kind: shepmock.FaultSOAP, Code: "E_DB"}, exchange.OutcomeFault, exchange.ClassSystem},
+	{"client fault", shepmock.FaultRule{Kind: shepmock.FaultSOAP, FaultCode: "Client", Code: "BAD_REQUEST"}, exchange.OutcomeBusiness, exchange.ClassBusiness},
+	{"unsigned", shepmock.FaultRule{Kind: shepmock.FaultUnsigned}, exchange.OutcomeSignature, exchange.ClassSystem},
+	{"bad signature", shepmock.FaultRule{Kind: shepmock.FaultBadSig}, exchange.OutcomeSignature, exchange.ClassSystem},
+	{"reset", shepmock.FaultRule{Kind: shepmock.FaultReset}, exchange.OutcomeTransport, exchange.ClassSystem},
+	{"timeout", shepmock.FaultRule{Kind: shepmock.FaultTimeout}, exchange.OutcomeTimeout, exchange.ClassSystem},
+}
+
+// FastTimeout tunes a client so that FaultCases' timeout ends quickly.
+func FastTimeout(c *exchange.Config) { c.Timeout = 150 * time.Millisecond }
