@@ -45,9 +45,9 @@ func keys() error {
 }
 
 // New starts a mock answering from fixtures (nil: the mock SHEP's default
-// set) and a client with fast retries; tune adjusts the client's config.
-// Both stop when the test ends.
-func New(t testing.TB, fixtures *shepmock.Fixtures, tune func(*exchange.Config)) *Env {
+// set) and a client with fast retries; tune adjusts the client's config,
+// observers receive its records. Both stop when the test ends.
+func New(t testing.TB, fixtures *shepmock.Fixtures, tune func(*exchange.Config), observers ...exchange.Observer) *Env {
 	t.Helper()
 	if err := keys(); err != nil {
 		t.Fatal(err)
@@ -73,7 +73,7 @@ func New(t testing.TB, fixtures *shepmock.Fixtures, tune func(*exchange.Config))
 	if tune != nil {
 		tune(&cfg)
 	}
-	client, err := exchange.New(cfg, sign(gatewayKey), v, exchange.Options{})
+	client, err := exchange.New(cfg, sign(gatewayKey), v, exchange.Options{Observers: observers})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,425 @@
+// Package api is Kopir's HTTP/JSON API for licensing back ends that do not
+// call the adapters as a Go library: legal entities, sole proprietors,
+// identity documents, licence fees and payments, with errors as RFC 9457
+// problem details, and the application context of each call taken from
+// headers into the exchange record.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/kopir/kopir/adapters"
+	"github.com/kopir/kopir/adapters/legalentities"
+	"github.com/kopir/kopir/adapters/payments"
+	"github.com/kopir/kopir/adapters/persons"
+	"github.com/kopir/kopir/adapters/soleproprietors"
+	"github.com/kopir/kopir/gateway/exchange"
+	"github.com/kopir/kopir/gateway/iin"
+	"github.com/kopir/kopir/gateway/pii"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// The adapters the API serves, as it uses them.
+type (
+	LegalEntities interface {
+		LegalEntity(ctx context.Context, bin string) (*legalentities.LegalEntity, error)
+	}
+	SoleProprietors interface {
+		SoleProprietor(ctx context.Context, iin string) (*soleproprietors.SoleProprietor, error)
+	}
+	Persons interface {
+		IdentityDocuments(ctx context.Context, iin string) ([]persons.Document, error)
+	}
+	Payments interface {
+		FeeFor(kind payments.Kind, date time.Time) (payments.Money, error)
+		CheckFee(ctx context.Context, payer, application string, kind payments.Kind) (*payments.FeeCheck, error)
+		Payment(ctx context.Context, id string) (*payments.Payment, error)
+	}
+)
+
+// Backends are the adapters behind the API.
+type Backends struct {
+	LegalEntities   LegalEntities
+	SoleProprietors SoleProprietors
+	Persons         Persons
+	Payments        Payments
+}
+
+// Options are the injectable parts of a Server.
+type Options struct {
+	Logger *slog.Logger
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+}
+
+// Headers that carry the application context, as percent-encoded UTF-8.
+const (
+	HeaderServiceName    = "Kopir-Service-Name"
+	HeaderApplicationID  = "Kopir-Application-Id"
+	HeaderAdminDocNumber = "Kopir-Admin-Doc-Number"
+	HeaderAdminDocCode   = "Kopir-Admin-Doc-Code"
+	HeaderPermitID       = "Kopir-Permit-Id"
+	HeaderRecipientID    = "Kopir-Recipient-Id"
+	HeaderAuthorizedAt   = "Kopir-Authorized-At"
+	HeaderRequestID      = "Kopir-Request-Id"
+)
+
+// Route is one operation of the API.
+type Route struct {
+	Method, Pattern string
+	handler         func(*Server, http.ResponseWriter, *http.Request) error
+}
+
+// Routes are the API's operations; the OpenAPI description must list
+// exactly these (a test keeps it so).
+var Routes = []Route{
+	{http.MethodGet, "/v1/legal-entities/{bin}", (*Server).legalEntity},
+	{http.MethodGet, "/v1/sole-proprietors/{iin}", (*Server).soleProprietor},
+	{http.MethodGet, "/v1/persons/{iin}/documents", (*Server).documents},
+	{http.MethodGet, "/v1/fees", (*Server).fee},
+	{http.MethodPost, "/v1/fee-checks", (*Server).feeCheck},
+	{http.MethodGet, "/v1/payments/{id}", (*Server).payment},
+	{http.MethodGet, "/openapi.json", (*Server).openapi},
+}
+
+// Server serves the API. It is an http.Handler.
+type Server struct {
+	b   Backends
+	mux *http.ServeMux
+	log *slog.Logger
+	now func() time.Time
+}
+
+// New returns a Server over b.
+func New(b Backends, o Options) *Server {
+	s := &Server{b: b, mux: http.NewServeMux(), log: o.Logger, now: o.Now}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	byPattern := map[string][]Route{}
+	for _, r := range Routes {
+		byPattern[r.Pattern] = append(byPattern[r.Pattern], r)
+	}
+	for pattern, routes := range byPattern {
+		s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			var allow []string
+			for _, rt := range routes {
+				if rt.Method == r.Method || rt.Method == http.MethodGet && r.Method == http.MethodHead {
+					s.serve(w, r, pattern, rt.handler)
+					return
+				}
+				allow = append(allow, rt.Method)
+			}
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			s.serve(w, r, pattern, func(*Server, http.ResponseWriter, *http.Request) error {
+				return &problem{Type: typeMethod, Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not allowed here"}
+			})
+		})
+	}
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.serve(w, r, "unmatched", func(*Server, http.ResponseWriter, *http.Request) error {
+			return &problem{Type: typeNotFound, Status: http.StatusNotFound, Detail: "no such resource; see /openapi.json"}
+		})
+	})
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// serve runs a handler with the request id, the application context and
+// the error mapping; it logs the route pattern, never the path (which
+// holds IINs).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, pattern string, h func(*Server, http.ResponseWriter, *http.Request) error) {
+	start := s.now()
+	id := r.Header.Get(HeaderRequestID)
+	if id == "" || len(id) > 64 || strings.ContainsAny(id, "\r\n") {
+		var b [12]byte
+		rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	w.Header().Set(HeaderRequestID, id)
+	rw := &statusWriter{ResponseWriter: w}
+	err := func() error {
+		app, err := appContext(r.Header)
+		if err != nil {
+			return err
+		}
+		r = r.WithContext(exchange.WithApp(r.Context(), app))
+		return h(s, rw, r)
+	}()
+	if err != nil {
+		writeProblem(rw, toProblem(err, id))
+	}
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "api",
+		slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", pattern),
+		slog.Int("status", rw.status), slog.Duration("duration", s.now().Sub(start)))
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// appContext reads the application context headers; none at all is no
+// context.
+func appContext(h http.Header) (*exchange.AppContext, error) {
+	get := func(name string) (string, error) {
+		v, err := url.PathUnescape(h.Get(name))
+		if err != nil || len(v) > 512 {
+			return "", badInput("header %s is not percent-encoded UTF-8 of at most 512 bytes", name)
+		}
+		return strings.TrimSpace(v), nil
+	}
+	var app exchange.AppContext
+	var err error
+	for _, f := range []struct {
+		name string
+		to   *string
+	}{{HeaderServiceName, &app.ServiceName}, {HeaderApplicationID, &app.ApplicationID}, {HeaderAdminDocNumber, &app.AdminDocNumber},
+		{HeaderAdminDocCode, &app.AdminDocCode}, {HeaderPermitID, &app.PermitID}, {HeaderRecipientID, &app.RecipientID}} {
+		if *f.to, err = get(f.name); err != nil {
+			return nil, err
+		}
+	}
+	if app.RecipientID != "" {
+		if err := iin.Validate(app.RecipientID); err != nil {
+			return nil, badInput("header %s: %v", HeaderRecipientID, err)
+		}
+	}
+	if v := h.Get(HeaderAuthorizedAt); v != "" {
+		if app.AuthorizedAt, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			return nil, badInput("header %s is not an RFC 3339 time with a zone", HeaderAuthorizedAt)
+		}
+	}
+	if app == (exchange.AppContext{}) {
+		return nil, nil
+	}
+	return &app, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) legalEntity(w http.ResponseWriter, r *http.Request) error {
+	if s.b.LegalEntities == nil {
+		return errUnconfigured
+	}
+	e, err := s.b.LegalEntities.LegalEntity(r.Context(), r.PathValue("bin"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, e)
+}
+
+func (s *Server) soleProprietor(w http.ResponseWriter, r *http.Request) error {
+	if s.b.SoleProprietors == nil {
+		return errUnconfigured
+	}
+	sp, err := s.b.SoleProprietors.SoleProprietor(r.Context(), r.PathValue("iin"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, sp)
+}
+
+func (s *Server) documents(w http.ResponseWriter, r *http.Request) error {
+	if s.b.Persons == nil {
+		return errUnconfigured
+	}
+	docs, err := s.b.Persons.IdentityDocuments(r.Context(), r.PathValue("iin"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"documents": docs})
+}
+
+func (s *Server) fee(w http.ResponseWriter, r *http.Request) error {
+	if s.b.Payments == nil {
+		return errUnconfigured
+	}
+	q := r.URL.Query()
+	kind := payments.Kind(q.Get("kind"))
+	date := s.now()
+	if v := q.Get("date"); v != "" {
+		var err error
+		if date, err = time.Parse(time.DateOnly, v); err != nil {
+			return badInput("date %q is not YYYY-MM-DD", v)
+		}
+	}
+	amount, err := s.b.Payments.FeeFor(kind, date)
+	if err != nil {
+		return err
+	}
+	mcis, _ := kind.MCIs()
+	return writeJSON(w, http.StatusOK, map[string]any{"kind": kind, "date": date.Format(time.DateOnly), "mcis": mcis,
+		"amount": amount, "currency": "KZT"})
+}
+
+// FeeCheckRequest is POST /v1/fee-checks' body.
+type FeeCheckRequest struct {
+	Payer       string        `json:"payer"`
+	Application string        `json:"application"`
+	Kind        payments.Kind `json:"kind"`
+}
+
+func (s *Server) feeCheck(w http.ResponseWriter, r *http.Request) error {
+	if s.b.Payments == nil {
+		return errUnconfigured
+	}
+	var req FeeCheckRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		return badInput("the body is not a fee check: %v", err)
+	}
+	check, err := s.b.Payments.CheckFee(r.Context(), req.Payer, req.Application, req.Kind)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, check)
+}
+
+func (s *Server) payment(w http.ResponseWriter, r *http.Request) error {
+	if s.b.Payments == nil {
+		return errUnconfigured
+	}
+	p, err := s.b.Payments.Payment(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) openapi(w http.ResponseWriter, _ *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write(openAPI)
+	return err
+}
+
+// Problem types: stable identifiers back ends may branch on.
+const (
+	typeBadInput    = "urn:kopir:problem:bad-input"
+	typeNotFound    = "urn:kopir:problem:not-found"
+	typeMethod      = "urn:kopir:problem:method-not-allowed"
+	typeRejected    = "urn:kopir:problem:upstream-rejected"
+	typeUpstream    = "urn:kopir:problem:upstream-failure"
+	typeUnavailable = "urn:kopir:problem:upstream-unavailable"
+	typeTimeout     = "urn:kopir:problem:upstream-timeout"
+	typeInternal    = "urn:kopir:problem:internal"
+)
+
+var titles = map[string]string{
+	typeBadInput: "Bad input", typeNotFound: "Not found", typeMethod: "Method not allowed",
+	typeRejected: "Rejected by the upstream system", typeUpstream: "Upstream system failed",
+	typeUnavailable: "Upstream system unavailable", typeTimeout: "Upstream system timed out", typeInternal: "Internal error",
+}
+
+// problem is an RFC 9457 problem detail, with Kopir's extensions.
+type problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	Instance  string `json:"instance,omitempty"`
+	RequestID string `json:"request_id,omitempty"`
+	// Exchange names the failed exchange, for the operator's records.
+	Exchange *exchangeRef `json:"exchange,omitempty"`
+}
+
+type exchangeRef struct {
+	System    string `json:"system"`
+	ServiceID string `json:"service_id"`
+	MessageID string `json:"message_id,omitempty"`
+	Outcome   string `json:"outcome"`
+}
+
+func (p *problem) Error() string { return p.Detail }
+
+func badInput(format string, args ...any) *problem {
+	return &problem{Type: typeBadInput, Status: http.StatusBadRequest, Detail: fmt.Sprintf(format, args...)}
+}
+
+var errUnconfigured = &problem{Type: typeUnavailable, Status: http.StatusServiceUnavailable, Detail: "this adapter is not configured"}
+
+// toProblem maps an adapter's or the exchange's error to its status.
+func toProblem(err error, requestID string) *problem {
+	var (
+		p  *problem
+		ie *iin.Error
+		pe *payments.InputError
+		me *adapters.MalformedError
+		xe *exchange.Error
+	)
+	switch {
+	case errors.As(err, &p):
+	case errors.As(err, &ie), errors.As(err, &pe):
+		p = &problem{Type: typeBadInput, Status: http.StatusBadRequest, Detail: err.Error()}
+	case errors.Is(err, adapters.ErrNotFound):
+		p = &problem{Type: typeNotFound, Status: http.StatusNotFound, Detail: "the state database holds no such record"}
+	case errors.As(err, &me):
+		p = &problem{Type: typeUpstream, Status: http.StatusBadGateway, Detail: err.Error()}
+	case errors.As(err, &xe):
+		p = &problem{Type: typeUpstream, Status: http.StatusBadGateway, Detail: pii.Text(xe.Error())}
+		switch {
+		case xe.Kind == exchange.OutcomeBreakerOpen:
+			p.Type, p.Status = typeUnavailable, http.StatusServiceUnavailable
+		case xe.Kind == exchange.OutcomeTimeout:
+			p.Type, p.Status = typeTimeout, http.StatusGatewayTimeout
+		case xe.Kind == exchange.OutcomeCanceled:
+			p.Type, p.Status = typeTimeout, http.StatusGatewayTimeout
+		case !xe.SystemFailure():
+			p.Type, p.Status = typeRejected, http.StatusUnprocessableEntity
+		}
+		p.Exchange = &exchangeRef{System: xe.System, ServiceID: xe.ServiceID, Outcome: string(xe.Kind)}
+		if xe.Record != nil {
+			p.Exchange.MessageID = xe.Record.MessageID
+		}
+	default:
+		p = &problem{Type: typeInternal, Status: http.StatusInternalServerError, Detail: "internal error"}
+	}
+	out := *p
+	out.Title = titles[out.Type]
+	out.RequestID = requestID
+	out.Instance = "urn:kopir:request:" + requestID
+	return &out
+}
+
+func writeProblem(w http.ResponseWriter, p *problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
