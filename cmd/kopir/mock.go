@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	paymentsmock "github.com/kopir/kopir/mocks/payments"
 	shepmock "github.com/kopir/kopir/mocks/shep"
 	"github.com/kopir/kopir/signing"
 	"github.com/kopir/kopir/signing/devpki"
@@ -19,52 +20,62 @@ import (
 // DefaultPKIDir is where development keys live unless told otherwise.
 const DefaultPKIDir = "data/pki"
 
-func runMock(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] != "shep" {
-		fmt.Fprintln(e.stderr, "usage: kopir mock shep [flags]\n\nmocks: shep (the digital-government gateway's synchronous channel)")
-		return 2
-	}
-	return runMockSHEP(ctx, e, args[1:])
+// mockKind is a mock the binary runs.
+type mockKind struct {
+	name, title, listen string
+	// defaults are the embedded fixtures.
+	defaults func() (*shepmock.Fixtures, error)
 }
 
-func runMockSHEP(ctx context.Context, e *env, args []string) int {
-	fs := flag.NewFlagSet("kopir mock shep", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
-	listen := fs.String("listen", "127.0.0.1:8451", "`address` to listen on")
-	pkiDir := fs.String("pki", DefaultPKIDir, "development PKI `folder`, made on first run; the defaults below come from it")
-	trust := fs.String("trust", "", "PEM `file` of CAs whose request signatures are accepted (default: PKI/ca.pem)")
-	keyFile := fs.String("key", "", "the mock's PEM private `key` (default: PKI/mock-shep-key.pem)")
-	certFile := fs.String("cert", "", "the mock's PEM certificate `chain` (default: PKI/mock-shep.pem)")
-	fixtures := fs.String("fixtures", "", "fixtures YAML `file` (default: the embedded realistic set)")
-	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: kopir mock shep [flags]\n\n"+
-			"Runs a mock SHEP synchronous channel: verifies request signatures, signs answers, answers from\n"+
-			"fixtures, injects faults (control API under /_control/). See README.md, \"Mock SHEP\".")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+var mocks = map[string]mockKind{
+	"shep":     {"mock-shep", "mock SHEP", "127.0.0.1:8451", shepmock.DefaultFixtures},
+	"payments": {"mock-payments", "mock payment gateway", "127.0.0.1:8452", paymentsmock.DefaultFixtures},
+}
+
+func runMock(ctx context.Context, e *env, args []string) int {
+	if len(args) == 0 || mocks[args[0]].name == "" {
+		fmt.Fprintln(e.stderr, "usage: kopir mock shep|payments [flags]\n\n"+
+			"mocks: shep (the digital-government gateway's synchronous channel), payments (the payment gateway)")
 		return 2
 	}
-	log := slog.New(slog.NewJSONHandler(e.stderr, nil)).With("component", "mock-shep")
-	srv, err := newMockSHEP(*pkiDir, *trust, *keyFile, *certFile, *fixtures, log)
+	kind := mocks[args[0]]
+	fs := flag.NewFlagSet("kopir mock "+args[0], flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	listen := fs.String("listen", kind.listen, "`address` to listen on")
+	pkiDir := fs.String("pki", DefaultPKIDir, "development PKI `folder`, made on first run; the defaults below come from it")
+	trust := fs.String("trust", "", "PEM `file` of CAs whose request signatures are accepted (default: PKI/ca.pem)")
+	keyFile := fs.String("key", "", "the mock's PEM private `key` (default: PKI/"+kind.name+"-key.pem)")
+	certFile := fs.String("cert", "", "the mock's PEM certificate `chain` (default: PKI/"+kind.name+".pem)")
+	fixtures := fs.String("fixtures", "", "fixtures YAML `file` (default: the embedded realistic set)")
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: kopir mock %s [flags]\n\n"+
+			"Runs a %s: verifies request signatures, signs answers, answers from fixtures,\n"+
+			"injects faults (control API under /_control/). See README.md, \"Mock SHEP\".\n", args[0], kind.title)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
+		return 2
+	}
+	log := slog.New(slog.NewJSONHandler(e.stderr, nil)).With("component", kind.name)
+	srv, err := newMock(kind, *pkiDir, *trust, *keyFile, *certFile, *fixtures, log)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "kopir mock shep:", err)
+		fmt.Fprintf(e.stderr, "kopir mock %s: %v\n", args[0], err)
 		return 1
 	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
-		fmt.Fprintln(e.stderr, "kopir mock shep:", err)
+		fmt.Fprintf(e.stderr, "kopir mock %s: %v\n", args[0], err)
 		return 1
 	}
-	fmt.Fprintf(e.stdout, "mock SHEP listening on http://%s/ (WSDL: http://%[1]s/?wsdl, control: http://%[1]s/_control/faults)\n", ln.Addr())
+	fmt.Fprintf(e.stdout, "%s listening on http://%s/ (WSDL: http://%[2]s/?wsdl, control: http://%[2]s/_control/faults)\n", kind.title, ln.Addr())
 	if err := serve(ctx, ln, srv, srv.Close); err != nil {
-		fmt.Fprintln(e.stderr, "kopir mock shep:", err)
+		fmt.Fprintf(e.stderr, "kopir mock %s: %v\n", args[0], err)
 		return 1
 	}
 	return 0
 }
 
-func newMockSHEP(pkiDir, trust, keyFile, certFile, fixtures string, log *slog.Logger) (*shepmock.Server, error) {
+func newMock(kind mockKind, pkiDir, trust, keyFile, certFile, fixtures string, log *slog.Logger) (*shepmock.Server, error) {
 	if trust == "" || keyFile == "" || certFile == "" {
 		if made, err := devpki.Ensure(pkiDir, devpki.RSA2048); err != nil {
 			return nil, err
@@ -75,7 +86,7 @@ func newMockSHEP(pkiDir, trust, keyFile, certFile, fixtures string, log *slog.Lo
 	if trust == "" {
 		trust = filepath.Join(pkiDir, devpki.CAFile)
 	}
-	files := devpki.FilesFor(pkiDir, "mock-shep")
+	files := devpki.FilesFor(pkiDir, kind.name)
 	if keyFile == "" {
 		keyFile = files.Key
 	}
@@ -100,9 +111,12 @@ func newMockSHEP(pkiDir, trust, keyFile, certFile, fixtures string, log *slog.Lo
 	}
 	cfg := shepmock.Config{Signer: signer, Verifier: verifier, Logger: log}
 	if fixtures != "" {
-		if cfg.Fixtures, err = shepmock.LoadFixtures(fixtures); err != nil {
-			return nil, err
-		}
+		cfg.Fixtures, err = shepmock.LoadFixtures(fixtures)
+	} else {
+		cfg.Fixtures, err = kind.defaults()
+	}
+	if err != nil {
+		return nil, err
 	}
 	return shepmock.New(cfg)
 }

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/kopir/kopir/config"
+	"github.com/kopir/kopir/gateway"
+	"github.com/kopir/kopir/signing/devpki"
+)
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func runServe(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("kopir serve", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	path := fs.String("config", "kopir.yaml", "configuration `file` (see config/kopir.example.yaml)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return 2
+	}
+	cfg, err := config.Load(*path, e.getenv)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "kopir serve:", err)
+		return 2
+	}
+	log := newLogger(e.stderr, cfg.Log)
+	g, err := gateway.New(cfg, gateway.Options{Logger: log, Getenv: e.getenv})
+	if err != nil {
+		fmt.Fprintln(e.stderr, "kopir serve:", err)
+		return 1
+	}
+	defer g.Close()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "kopir serve:", err)
+		return 1
+	}
+	log.Info("serving", "api", "http://"+ln.Addr().String()+"/", "certificate_expires", g.Certificate.NotAfter)
+	if err := serve(ctx, ln, g.Handler(), nil); err != nil {
+		fmt.Fprintln(e.stderr, "kopir serve:", err)
+		return 1
+	}
+	return 0
+}
+
+func runConfig(_ context.Context, e *env, args []string) int {
+	if len(args) != 2 || args[0] != "check" {
+		fmt.Fprintln(e.stderr, "usage: kopir config check FILE")
+		return 2
+	}
+	if _, err := config.Load(args[1], e.getenv); err != nil {
+		fmt.Fprintln(e.stderr, err)
+		return 1
+	}
+	fmt.Fprintln(e.stdout, args[1]+": ok")
+	return 0
+}
+
+// devConfig is what `kopir up` runs: the gateway against the mocks, with
+// the development keys. It is written to DATA/kopir.yaml, a starting point
+// for a real configuration.
+const devConfig = `# Written by 'kopir up' for local development; 'kopir serve --config' takes the same shape.
+# Every field, with its default: config/kopir.example.yaml.
+listen: %s
+identity:
+  key: %s
+  cert: %s
+shep:
+  url: http://%s/bip-sync-wss-gost/
+  sender_id: kopir-dev
+  trust: [%s]
+  faults:
+    transient: [SE_BUSY]
+payments:
+  url: http://%s/
+  sender_id: kopir-dev
+  trust: [%s]
+`
+
+func runUp(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("kopir up", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	data := fs.String("data", "data", "data `folder`: development keys, the generated configuration")
+	listen := fs.String("listen", "127.0.0.1:8080", "the API's `address`")
+	shepListen := fs.String("shep-listen", mocks["shep"].listen, "the mock SHEP's `address`")
+	payListen := fs.String("payments-listen", mocks["payments"].listen, "the mock payment gateway's `address`")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: kopir up [flags]\n\nRuns the gateway with the mock SHEP and the mock payment gateway, development keys made on first run.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return 2
+	}
+	fail := func(err error) int { fmt.Fprintln(e.stderr, "kopir up:", err); return 1 }
+	dir, err := filepath.Abs(*data)
+	if err != nil {
+		return fail(err)
+	}
+	pki := filepath.Join(dir, "pki")
+	if _, err := devpki.Ensure(pki, devpki.RSA2048); err != nil {
+		return fail(err)
+	}
+	log := newLogger(e.stderr, "info")
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	listenOn := func(addr string) (net.Listener, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err == nil {
+			lns = append(lns, ln)
+		}
+		return ln, err
+	}
+	apiLn, err := listenOn(*listen)
+	if err != nil {
+		return fail(err)
+	}
+	shepLn, err := listenOn(*shepListen)
+	if err != nil {
+		return fail(err)
+	}
+	payLn, err := listenOn(*payListen)
+	if err != nil {
+		return fail(err)
+	}
+	shepMock, err := newMock(mocks["shep"], pki, "", "", "", "", log.With("component", "mock-shep"))
+	if err != nil {
+		return fail(err)
+	}
+	payMock, err := newMock(mocks["payments"], pki, "", "", "", "", log.With("component", "mock-payments"))
+	if err != nil {
+		return fail(err)
+	}
+	gw := devpki.FilesFor(pki, "gateway")
+	ca := filepath.Join(pki, devpki.CAFile)
+	cfgPath := filepath.Join(dir, "kopir.yaml")
+	text := fmt.Sprintf(devConfig, apiLn.Addr(), gw.Key, gw.Cert, shepLn.Addr(), ca, payLn.Addr(), ca)
+	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
+		return fail(err)
+	}
+	cfg, err := config.Load(cfgPath, e.getenv)
+	if err != nil {
+		return fail(err)
+	}
+	g, err := gateway.New(cfg, gateway.Options{Logger: log, Getenv: e.getenv})
+	if err != nil {
+		return fail(err)
+	}
+	defer g.Close()
+
+	api := "http://" + apiLn.Addr().String()
+	fmt.Fprintf(e.stdout, `Kopir is up.
+  API              %[1]s/  (OpenAPI: %[1]s/openapi.json)
+  mock SHEP        http://%[2]s/  (WSDL: ?wsdl, faults: /_control/faults)
+  mock payments    http://%[3]s/
+  configuration    %[4]s
+  development keys %[5]s
+
+Try:
+  curl -s %[1]s/v1/legal-entities/050340000108
+  curl -s %[1]s/v1/persons/880101300010/documents -H 'Kopir-Application-Id: KZ-LIC-2026-00017'
+  curl -s -X POST %[1]s/v1/fee-checks -d '{"payer":"050340000108","application":"KZ-LIC-2026-00017","kind":"issue"}'
+  curl -s -X POST http://%[2]s/_control/faults -d '{"kind":"fault","code":"E_DB","count":1}'
+
+Ctrl-C stops everything.
+`, api, shepLn.Addr(), payLn.Addr(), cfgPath, pki)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make([]error, 3)
+	for i, s := range []struct {
+		ln      net.Listener
+		h       http.Handler
+		release func()
+	}{{apiLn, g.Handler(), nil}, {shepLn, shepMock, shepMock.Close}, {payLn, payMock, payMock.Close}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = serve(ctx, s.ln, s.h, s.release); errs[i] != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	lns = nil // served and closed
+	if err := errors.Join(errs...); err != nil {
+		return fail(err)
+	}
+	fmt.Fprintln(e.stdout, "Kopir stopped.")
+	return 0
+}

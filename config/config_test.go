@@ -1,0 +1,140 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kopir/kopir/config"
+	"github.com/kopir/kopir/signing/devpki"
+)
+
+// inDevDir runs the test in a folder holding data/pki, as the example
+// configuration expects.
+func inDevDir(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := devpki.Ensure(filepath.Join(dir, "data", "pki"), devpki.ECDSAP256); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+}
+
+func noenv(string) string { return "" }
+
+func TestExampleIsValid(t *testing.T) {
+	example, err := os.ReadFile("kopir.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inDevDir(t)
+	c, err := config.Parse(example, noenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SHEP.Attempts != 3 || time.Duration(c.SHEP.Timeout) != 30*time.Second || c.MCI[2026] != 4325 ||
+		c.Payments.Breaker.Failures != 5 || c.Services.Persons != "GBDFL_UniversalServiceSync" {
+		t.Fatalf("%+v", c)
+	}
+}
+
+const minimal = `
+identity: {key: data/pki/gateway-key.pem, cert: data/pki/gateway.pem}
+shep: {url: "http://127.0.0.1:1/", sender_id: k, trust: [data/pki/ca.pem]}
+payments: {url: "http://127.0.0.1:2/", sender_id: k, trust: [data/pki/ca.pem]}
+`
+
+func TestDefaults(t *testing.T) {
+	inDevDir(t)
+	c, err := config.Parse([]byte(minimal), noenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:8080" || c.Log != "info" || c.Payments.Attempts != 3 || time.Duration(c.Payments.BackoffMax) != 5*time.Second ||
+		c.SHEP.DataMode != "children" || c.MCI[2025] != 3932 {
+		t.Fatalf("%+v", c)
+	}
+}
+
+// TestErrorsNameTheField: every problem is reported, each by its path.
+func TestErrorsNameTheField(t *testing.T) {
+	inDevDir(t)
+	tests := []struct {
+		name, yaml string
+		env        map[string]string
+		fields     []string
+	}{
+		{"empty file", ``, nil, []string{"identity", "shep.url", "shep.sender_id", "shep.trust", "payments.url"}},
+		{"unknown key", minimal + "colour: blue\n", nil, []string{"colour"}},
+		{"bad values", minimal + `log: loud
+mci: {1999: 100}
+`, nil, []string{"log", "mci.1999"}},
+		{"bad upstream", strings.Replace(minimal, `shep: {url: "http://127.0.0.1:1/", sender_id: k, trust: [data/pki/ca.pem]}`,
+			`shep: {url: "ftp://x", sender_id: k, trust: [nope.pem], attempts: 11, data_mode: xml, tls: {client_cert: a.pem}}`, 1), nil,
+			[]string{"shep.url", "shep.trust[0]", "shep.attempts", "shep.data_mode", "shep.tls"}},
+		{"secret unset", minimal + "", map[string]string{}, nil},
+		{"p12 without password", `identity: {p12: data/pki/gateway.p12}` + minimal[strings.Index(minimal, "\nshep"):], nil, []string{"identity.p12_password"}},
+		{"p12 password env unset", `identity: {p12: data/pki/gateway.p12, p12_password: {env: P12}}` + minimal[strings.Index(minimal, "\nshep"):], nil,
+			[]string{"identity.p12_password", "P12"}},
+		{"bad duration", minimal + "", map[string]string{"KOPIR_SHEP_TIMEOUT": "soon"}, []string{"KOPIR_SHEP_TIMEOUT"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.Parse([]byte(tt.yaml), func(k string) string { return tt.env[k] })
+			if tt.fields == nil {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, f := range tt.fields {
+				if !strings.Contains(err.Error(), f) {
+					t.Errorf("the error does not name %s:\n%v", f, err)
+				}
+			}
+		})
+	}
+}
+
+func TestEnvironmentOverrides(t *testing.T) {
+	inDevDir(t)
+	os.WriteFile("pw", []byte("s3cret\n"), 0o600)
+	env := map[string]string{"KOPIR_LISTEN": "0.0.0.0:9090", "KOPIR_SHEP_TIMEOUT": "5s", "KOPIR_SHEP_ATTEMPTS": "2",
+		"KOPIR_PAYMENTS_TRUST": "data/pki/ca.pem, data/pki/gateway.pem", "KOPIR_SHEP_BREAKER_FAILURES": "9",
+		"KOPIR_SHEP_PASSWORD_FILE": "pw"}
+	c, err := config.Parse([]byte(minimal), func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "0.0.0.0:9090" || time.Duration(c.SHEP.Timeout) != 5*time.Second || c.SHEP.Attempts != 2 ||
+		len(c.Payments.Trust) != 2 || c.SHEP.Breaker.Failures != 9 {
+		t.Fatalf("%+v", c)
+	}
+	if pw, err := c.SHEP.Password.Resolve(noenv); err != nil || pw != "s3cret" {
+		t.Fatalf("password from file: %q %v", pw, err)
+	}
+	var fe *config.FieldError
+	if _, err := config.Parse([]byte(minimal), func(k string) string {
+		return map[string]string{"KOPIR_SHEP_ATTEMPTS": "many"}[k]
+	}); !errors.As(err, &fe) || fe.Field != "KOPIR_SHEP_ATTEMPTS" {
+		t.Fatalf("bad override: %v", err)
+	}
+}
+
+// TestNoSecretsInFile: a password cannot be written as a plain value.
+func TestNoSecretsInFile(t *testing.T) {
+	inDevDir(t)
+	_, err := config.Parse([]byte(minimal+"\n"+`identity: {}`), noenv)
+	if err == nil {
+		t.Fatal("a duplicate key was accepted")
+	}
+	y := strings.Replace(minimal, "sender_id: k, trust", "sender_id: k, password: hunter2, trust", 1)
+	if _, err := config.Parse([]byte(y), noenv); err == nil {
+		t.Fatal("a plain password in the file was accepted")
+	}
+}
