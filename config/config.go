@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/mail"
 	"os"
 	"reflect"
 	"strconv"
@@ -88,6 +89,56 @@ type Config struct {
 	MCI map[int]int64 `yaml:"mci"`
 	// Log is the log level: debug, info, warn, error. Default: info.
 	Log string `yaml:"log"`
+	// Reports are the failure reports to the support desk.
+	Reports Reports `yaml:"reports"`
+}
+
+// Reports configure the failure-report outbox and its mail.
+type Reports struct {
+	// Database is the outbox's SQLite file. Default: kopir-outbox.db.
+	Database string `yaml:"database"`
+	// To are the desk's addresses. Default: [sd@nitec.kz].
+	To []string `yaml:"to"`
+	// From is the sender address. Required.
+	From string `yaml:"from"`
+	// SMTP is the relay. Required.
+	SMTP SMTP `yaml:"smtp"`
+	// Hold delays an incident's first mail to gather simultaneous
+	// failures into it. Default: 0s (at once).
+	Hold Duration `yaml:"hold"`
+	// Window is the least time between two mails about one system failing
+	// one way; reports in between go together. Default: 10m.
+	Window Duration `yaml:"window"`
+	// BackoffMin, BackoffMax bound delivery retries. Default: 5s, 10m.
+	BackoffMin Duration `yaml:"backoff_min"`
+	BackoffMax Duration `yaml:"backoff_max"`
+	// MaxEvidence is how many reports of an incident get their evidence
+	// attached (all are listed). Default: 20.
+	MaxEvidence int `yaml:"max_evidence"`
+	// MaxUploadBytes bounds a back end's report with its screenshots.
+	// Default: 20971520 (20 MiB).
+	MaxUploadBytes int64 `yaml:"max_upload_bytes"`
+}
+
+// SMTP is a mail relay.
+type SMTP struct {
+	// Host is the relay. Required.
+	Host string `yaml:"host"`
+	// Port. Default: 587 for starttls, 465 for tls, 25 for none.
+	Port int `yaml:"port"`
+	// TLS is starttls, tls (implicit) or none (a local relay only).
+	// Default: starttls.
+	TLS string `yaml:"tls"`
+	// CA is a PEM file of the relay's CAs. Default: the system's.
+	CA string `yaml:"ca"`
+	// Username for AUTH PLAIN. Default: none (no AUTH).
+	Username string `yaml:"username"`
+	// Password is where the password is.
+	Password Secret `yaml:"password"`
+	// Timeout bounds one delivery. Default: 1m.
+	Timeout Duration `yaml:"timeout"`
+	// HELO is the name given to the relay. Default: localhost.
+	HELO string `yaml:"helo"`
 }
 
 // Identity is a key and its certificate chain: PEM files, or a PKCS#12
@@ -203,6 +254,29 @@ func (c *Config) defaults() {
 	}
 	def(&c.Listen, "127.0.0.1:8080")
 	def(&c.Log, "info")
+	r := &c.Reports
+	def(&r.Database, "kopir-outbox.db")
+	if len(r.To) == 0 {
+		r.To = []string{"sd@nitec.kz"}
+	}
+	def(&r.SMTP.TLS, "starttls")
+	if r.SMTP.Port == 0 {
+		r.SMTP.Port = map[string]int{"starttls": 587, "tls": 465, "none": 25}[r.SMTP.TLS]
+	}
+	for _, d := range []struct {
+		p *Duration
+		v time.Duration
+	}{{&r.Window, 10 * time.Minute}, {&r.BackoffMin, 5 * time.Second}, {&r.BackoffMax, 10 * time.Minute}, {&r.SMTP.Timeout, time.Minute}} {
+		if *d.p == 0 {
+			*d.p = Duration(d.v)
+		}
+	}
+	if r.MaxEvidence == 0 {
+		r.MaxEvidence = 20
+	}
+	if r.MaxUploadBytes == 0 {
+		r.MaxUploadBytes = 20 << 20
+	}
 	if c.MCI == nil {
 		c.MCI = map[int]int64{}
 		for y, v := range payments.DefaultMCI {
@@ -330,6 +404,46 @@ func (c *Config) Validate(getenv func(string) string) error {
 		if year < 2000 || year > 2100 || v <= 0 {
 			bad(fmt.Sprintf("mci.%d", year), "a year 2000..2100 and a positive amount")
 		}
+	}
+	r := c.Reports
+	address := func(field, a string) {
+		if _, err := mail.ParseAddress(a); err != nil {
+			bad(field, "%q is not an e-mail address", a)
+		}
+	}
+	if r.From == "" {
+		bad("reports.from", "required: the address failure reports come from")
+	} else {
+		address("reports.from", r.From)
+	}
+	for i, a := range r.To {
+		address(fmt.Sprintf("reports.to[%d]", i), a)
+	}
+	if r.SMTP.Host == "" {
+		bad("reports.smtp.host", "required: the relay failure reports go through")
+	}
+	switch r.SMTP.TLS {
+	case "starttls", "tls", "none":
+	default:
+		bad("reports.smtp.tls", "%q is not starttls, tls or none", r.SMTP.TLS)
+	}
+	if r.SMTP.Port < 1 || r.SMTP.Port > 65535 {
+		bad("reports.smtp.port", "%d is not a port", r.SMTP.Port)
+	}
+	if r.SMTP.Username != "" && !r.SMTP.Password.set() {
+		bad("reports.smtp.password", "required with reports.smtp.username (env or file)")
+	} else if _, err := r.SMTP.Password.Resolve(getenv); err != nil {
+		bad("reports.smtp.password", "%v", err)
+	}
+	exists("reports.smtp.ca", r.SMTP.CA)
+	if r.BackoffMin > r.BackoffMax {
+		bad("reports.backoff_min", "greater than backoff_max")
+	}
+	if r.Hold < 0 || r.Hold > r.Window {
+		bad("reports.hold", "must be within 0..window")
+	}
+	if r.MaxEvidence < 1 {
+		bad("reports.max_evidence", "must be at least 1")
 	}
 	return errors.Join(errs...)
 }

@@ -44,6 +44,7 @@ const minimal = `
 identity: {key: data/pki/gateway-key.pem, cert: data/pki/gateway.pem}
 shep: {url: "http://127.0.0.1:1/", sender_id: k, trust: [data/pki/ca.pem]}
 payments: {url: "http://127.0.0.1:2/", sender_id: k, trust: [data/pki/ca.pem]}
+reports: {from: kopir@example.kz, smtp: {host: relay.example.kz}}
 `
 
 func TestDefaults(t *testing.T) {
@@ -53,7 +54,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Listen != "127.0.0.1:8080" || c.Log != "info" || c.Payments.Attempts != 3 || time.Duration(c.Payments.BackoffMax) != 5*time.Second ||
-		c.SHEP.DataMode != "children" || c.MCI[2025] != 3932 {
+		c.SHEP.DataMode != "children" || c.MCI[2025] != 3932 || c.Reports.To[0] != "sd@nitec.kz" || c.Reports.SMTP.Port != 587 ||
+		c.Reports.SMTP.TLS != "starttls" || time.Duration(c.Reports.Window) != 10*time.Minute || c.Reports.Database != "kopir-outbox.db" {
 		t.Fatalf("%+v", c)
 	}
 }
@@ -66,7 +68,9 @@ func TestErrorsNameTheField(t *testing.T) {
 		env        map[string]string
 		fields     []string
 	}{
-		{"empty file", ``, nil, []string{"identity", "shep.url", "shep.sender_id", "shep.trust", "payments.url"}},
+		{"empty file", ``, nil, []string{"identity", "shep.url", "shep.sender_id", "shep.trust", "payments.url", "reports.from", "reports.smtp.host"}},
+		{"bad reports", strings.Replace(minimal, "reports: {from: kopir@example.kz, smtp: {host: relay.example.kz}}",
+			"reports: {from: kopir@example.kz, to: [nobody], smtp: {host: relay, tls: maybe, username: kopir}, hold: 1h}", 1), nil, []string{"reports.to[0]", "reports.smtp.tls", "reports.smtp.password", "reports.hold"}},
 		{"unknown key", minimal + "colour: blue\n", nil, []string{"colour"}},
 		{"bad values", minimal + `log: loud
 mci: {1999: 100}

@@ -5,13 +5,16 @@
 package gateway
 
 import (
+	"context"
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/kopir/kopir/adapters/legalentities"
@@ -21,6 +24,8 @@ import (
 	"github.com/kopir/kopir/config"
 	"github.com/kopir/kopir/gateway/api"
 	"github.com/kopir/kopir/gateway/exchange"
+	"github.com/kopir/kopir/gateway/outbox"
+	"github.com/kopir/kopir/gateway/report"
 	"github.com/kopir/kopir/signing"
 )
 
@@ -35,14 +40,18 @@ type Options struct {
 // Gateway is an assembled Kopir.
 type Gateway struct {
 	SHEP, Payments *exchange.Client
+	// Outbox keeps and mails failure reports.
+	Outbox *outbox.Outbox
 	// Certificate is the signing certificate (its expiry matters to
 	// operators).
 	Certificate *x509.Certificate
 	handler     http.Handler
+	log         *slog.Logger
 }
 
-// New assembles a Gateway from cfg, which Load or Parse validated.
-func New(cfg *config.Config, o Options) (*Gateway, error) {
+// New assembles a Gateway from cfg, which Load or Parse validated. It
+// opens the outbox database; Run delivers its reports.
+func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 	if o.Getenv == nil {
 		o.Getenv = os.Getenv
 	}
@@ -57,11 +66,17 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	g := &Gateway{Certificate: chain[0]}
+	g := &Gateway{Certificate: chain[0], log: o.Logger}
+	if g.Outbox, err = newOutbox(ctx, cfg.Reports, o); err != nil {
+		return nil, fmt.Errorf("reports: %w", err)
+	}
+	o.Observers = append(o.Observers, g.Outbox)
 	if g.SHEP, err = newExchange("shep", cfg.SHEP, signer, o); err != nil {
+		g.Outbox.Close()
 		return nil, err
 	}
 	if g.Payments, err = newExchange("payments", cfg.Payments, signer, o); err != nil {
+		g.Outbox.Close()
 		return nil, err
 	}
 	s := cfg.Services
@@ -71,17 +86,72 @@ func New(cfg *config.Config, o Options) (*Gateway, error) {
 		Persons:         persons.New(g.SHEP, persons.Config{ServiceID: s.Persons}),
 		Payments: payments.New(g.Payments, payments.Config{PayerService: s.PaymentsByPayer, StatusService: s.PaymentByID,
 			MCI: payments.MCITable(cfg.MCI)}),
-	}, api.Options{Logger: o.Logger.With("component", "api")})
+		Reports: g.Outbox,
+	}, api.Options{Logger: o.Logger.With("component", "api"), UploadLimit: cfg.Reports.MaxUploadBytes})
 	return g, nil
 }
 
 // Handler is the HTTP API.
 func (g *Gateway) Handler() http.Handler { return g.handler }
 
-// Close releases the exchanges' connections.
+// Run delivers failure reports until ctx ends.
+func (g *Gateway) Run(ctx context.Context) error {
+	err := g.Outbox.Run(ctx)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// Drain delivers the reports that are due, for a graceful shutdown; what
+// it cannot deliver before ctx ends stays stored for the next start.
+func (g *Gateway) Drain(ctx context.Context) error {
+	err := g.Outbox.Drain(ctx)
+	if err != nil {
+		g.log.Warn("outbox not drained; undelivered reports stay stored", "error", err)
+	}
+	return err
+}
+
+// Close releases the exchanges' connections and the outbox database.
 func (g *Gateway) Close() {
 	g.SHEP.Close()
 	g.Payments.Close()
+	g.Outbox.Close()
+}
+
+func newOutbox(ctx context.Context, r config.Reports, o Options) (*outbox.Outbox, error) {
+	password, err := r.SMTP.Password.Resolve(o.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("smtp.password: %w", err)
+	}
+	var tlsConfig *tls.Config
+	if r.SMTP.CA != "" {
+		cas, err := signing.LoadCertificates(r.SMTP.CA)
+		if err != nil {
+			return nil, fmt.Errorf("smtp.ca: %w", err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: x509.NewCertPool()}
+		for _, c := range cas {
+			tlsConfig.RootCAs.AddCert(c)
+		}
+	}
+	sender, err := outbox.NewSMTP(outbox.SMTPConfig{Host: r.SMTP.Host, Port: r.SMTP.Port, TLS: r.SMTP.TLS, Username: r.SMTP.Username,
+		Password: password, TLSConfig: tlsConfig, Timeout: time.Duration(r.SMTP.Timeout), HELO: r.SMTP.HELO})
+	if err != nil {
+		return nil, err
+	}
+	if dir := filepath.Dir(r.Database); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	return outbox.Open(ctx, r.Database, sender, outbox.Options{
+		Mail: report.MailOptions{From: r.From, To: r.To, MaxEvidence: r.MaxEvidence},
+		Hold: time.Duration(r.Hold), Window: time.Duration(r.Window),
+		BackoffMin: time.Duration(r.BackoffMin), BackoffMax: time.Duration(r.BackoffMax),
+		SendTimeout: time.Duration(r.SMTP.Timeout), Logger: o.Logger.With("component", "outbox"),
+	})
 }
 
 func loadIdentity(id config.Identity, getenv func(string) string) (crypto.Signer, []*x509.Certificate, error) {

@@ -32,10 +32,11 @@ var commands = map[string]command{
 	"sign":    {"sign a SOAP envelope with a WS-Security transport signature", runSign},
 	"verify":  {"verify a SOAP envelope's transport signature", runVerify},
 	"dev-pki": {"make a development CA and keys for the gateway and the mocks", runDevPKI},
-	"mock":    {"run a mock of an external system: shep, payments", runMock},
+	"mock":    {"run a mock of an external system: shep, payments, mailbox", runMock},
 	"serve":   {"run the gateway from a configuration file", runServe},
 	"config":  {"check a configuration file: config check FILE", runConfig},
 	"up":      {"run the gateway and every mock locally, development keys made on first run", runUp},
+	"reports": {"list, show and resend failure reports: reports list|show ID|resend ID", runReports},
 }
 
 func main() {

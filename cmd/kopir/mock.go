@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	mailboxmock "github.com/kopir/kopir/mocks/mailbox"
 	paymentsmock "github.com/kopir/kopir/mocks/payments"
 	shepmock "github.com/kopir/kopir/mocks/shep"
 	"github.com/kopir/kopir/signing"
@@ -32,10 +33,20 @@ var mocks = map[string]mockKind{
 	"payments": {"mock-payments", "mock payment gateway", "127.0.0.1:8452", paymentsmock.DefaultFixtures},
 }
 
+// The mock mailbox's default addresses.
+const (
+	mailboxHTTP = "127.0.0.1:8453"
+	mailboxSMTP = "127.0.0.1:8025"
+)
+
 func runMock(ctx context.Context, e *env, args []string) int {
+	if len(args) > 0 && args[0] == "mailbox" {
+		return runMailbox(ctx, e, args[1:])
+	}
 	if len(args) == 0 || mocks[args[0]].name == "" {
-		fmt.Fprintln(e.stderr, "usage: kopir mock shep|payments [flags]\n\n"+
-			"mocks: shep (the digital-government gateway's synchronous channel), payments (the payment gateway)")
+		fmt.Fprintln(e.stderr, "usage: kopir mock shep|payments|mailbox [flags]\n\n"+
+			"mocks: shep (the digital-government gateway's synchronous channel), payments (the payment gateway),\n"+
+			"mailbox (the support desk's mailbox: SMTP in, JSON and HTML out)")
 		return 2
 	}
 	kind := mocks[args[0]]
@@ -145,4 +156,51 @@ func serve(ctx context.Context, ln net.Listener, h http.Handler, release func())
 		return err
 	}
 	return nil
+}
+
+func runMailbox(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("kopir mock mailbox", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	listen := fs.String("listen", mailboxHTTP, "the web view's `address`")
+	smtpListen := fs.String("smtp-listen", mailboxSMTP, "the SMTP `address`")
+	user := fs.String("username", "", "require AUTH PLAIN as this `user`; the password comes from --password-env")
+	passwordEnv := fs.String("password-env", "KOPIR_MAILBOX_PASSWORD", "environment `variable` holding the AUTH password")
+	fs.Usage = func() {
+		fmt.Fprintln(e.stderr, "usage: kopir mock mailbox [flags]\n\n"+
+			"Runs the support desk's mailbox for testers: it keeps every mail it is sent and shows them\n"+
+			"at / (HTML), /messages (JSON) and /messages/N.eml; faults at /_control/faults.")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return 2
+	}
+	fail := func(err error) int { fmt.Fprintln(e.stderr, "kopir mock mailbox:", err); return 1 }
+	o := mailboxmock.Options{Logger: slog.New(slog.NewJSONHandler(e.stderr, nil)).With("component", "mock-mailbox")}
+	if *user != "" {
+		o.Username, o.Password = *user, e.getenv(*passwordEnv)
+		if o.Password == "" {
+			return fail(fmt.Errorf("--username needs a password in $%s", *passwordEnv))
+		}
+	}
+	mb := mailboxmock.New(o)
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fail(err)
+	}
+	sln, err := net.Listen("tcp", *smtpListen)
+	if err != nil {
+		ln.Close()
+		return fail(err)
+	}
+	fmt.Fprintf(e.stdout, "mock mailbox: SMTP on %s, messages at http://%s/\n", sln.Addr(), ln.Addr())
+	smtpErr := make(chan error, 1)
+	go func() { smtpErr <- mb.Serve(sln) }()
+	err = serve(ctx, ln, mb.Handler(), func() { mb.Close() })
+	if serr := <-smtpErr; err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fail(err)
+	}
+	return 0
 }

@@ -12,9 +12,11 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/kopir/kopir/config"
 	"github.com/kopir/kopir/gateway"
+	mailboxmock "github.com/kopir/kopir/mocks/mailbox"
 	"github.com/kopir/kopir/signing/devpki"
 )
 
@@ -37,24 +39,48 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return 2
 	}
 	log := newLogger(e.stderr, cfg.Log)
-	g, err := gateway.New(cfg, gateway.Options{Logger: log, Getenv: e.getenv})
-	if err != nil {
-		fmt.Fprintln(e.stderr, "kopir serve:", err)
-		return 1
-	}
-	defer g.Close()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "kopir serve:", err)
 		return 1
 	}
-	log.Info("serving", "api", "http://"+ln.Addr().String()+"/", "certificate_expires", g.Certificate.NotAfter)
-	if err := serve(ctx, ln, g.Handler(), nil); err != nil {
+	if err := runGateway(ctx, cfg, ln, log, e.getenv, nil); err != nil {
 		fmt.Fprintln(e.stderr, "kopir serve:", err)
 		return 1
 	}
 	return 0
 }
+
+// runGateway runs the gateway on ln until ctx ends, then stops in order:
+// the API stops taking calls and finishes those in flight, the outbox
+// delivers what is due (for at most drainTimeout), and everything closes.
+// ready, when set, is called once the gateway is assembled.
+func runGateway(ctx context.Context, cfg *config.Config, ln net.Listener, log *slog.Logger, getenv func(string) string, ready func(*gateway.Gateway)) error {
+	g, err := gateway.New(ctx, cfg, gateway.Options{Logger: log, Getenv: getenv})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer g.Close()
+	log.Info("serving", "api", "http://"+ln.Addr().String()+"/", "certificate_expires", g.Certificate.NotAfter)
+	if ready != nil {
+		ready(g)
+	}
+	deliver, stopDelivery := context.WithCancel(context.WithoutCancel(ctx))
+	delivered := make(chan error, 1)
+	go func() { delivered <- g.Run(deliver) }()
+	err = serve(ctx, ln, g.Handler(), nil)
+	stopDelivery()
+	<-delivered
+	drain, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	g.Drain(drain)
+	log.Info("stopped")
+	return err
+}
+
+// drainTimeout bounds the outbox's last deliveries at shutdown.
+const drainTimeout = 10 * time.Second
 
 func runConfig(_ context.Context, e *env, args []string) int {
 	if len(args) != 2 || args[0] != "check" {
@@ -88,6 +114,15 @@ payments:
   url: http://%s/
   sender_id: kopir-dev
   trust: [%s]
+reports:
+  database: %s
+  from: kopir-dev@kopir.test
+  smtp: {host: 127.0.0.1, port: %d, tls: none}
+  # One more mail per minute at most while a system keeps failing (default 10m), so testers see
+  # flood control without waiting.
+  window: 1m
+  backoff_min: 1s
+  backoff_max: 30s
 `
 
 func runUp(ctx context.Context, e *env, args []string) int {
@@ -97,8 +132,11 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	listen := fs.String("listen", "127.0.0.1:8080", "the API's `address`")
 	shepListen := fs.String("shep-listen", mocks["shep"].listen, "the mock SHEP's `address`")
 	payListen := fs.String("payments-listen", mocks["payments"].listen, "the mock payment gateway's `address`")
+	mailListen := fs.String("mailbox-listen", mailboxHTTP, "the mock mailbox's web view `address`")
+	smtpListen := fs.String("smtp-listen", mailboxSMTP, "the mock mailbox's SMTP `address`")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: kopir up [flags]\n\nRuns the gateway with the mock SHEP and the mock payment gateway, development keys made on first run.")
+		fmt.Fprintln(e.stderr, "usage: kopir up [flags]\n\nRuns the gateway with the mock SHEP, the mock payment gateway and the mock mailbox,\n"+
+			"an outbox database and development keys under the data folder, made on first run.")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
@@ -139,6 +177,14 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
+	mailLn, err := listenOn(*mailListen)
+	if err != nil {
+		return fail(err)
+	}
+	smtpLn, err := listenOn(*smtpListen)
+	if err != nil {
+		return fail(err)
+	}
 	shepMock, err := newMock(mocks["shep"], pki, "", "", "", "", log.With("component", "mock-shep"))
 	if err != nil {
 		return fail(err)
@@ -147,10 +193,12 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
+	mailbox := mailboxmock.New(mailboxmock.Options{Logger: log.With("component", "mock-mailbox")})
 	gw := devpki.FilesFor(pki, "gateway")
 	ca := filepath.Join(pki, devpki.CAFile)
 	cfgPath := filepath.Join(dir, "kopir.yaml")
-	text := fmt.Sprintf(devConfig, apiLn.Addr(), gw.Key, gw.Cert, shepLn.Addr(), ca, payLn.Addr(), ca)
+	text := fmt.Sprintf(devConfig, apiLn.Addr(), gw.Key, gw.Cert, shepLn.Addr(), ca, payLn.Addr(), ca,
+		filepath.Join(dir, "kopir-outbox.db"), smtpLn.Addr().(*net.TCPAddr).Port)
 	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
 		return fail(err)
 	}
@@ -158,17 +206,14 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	g, err := gateway.New(cfg, gateway.Options{Logger: log, Getenv: e.getenv})
-	if err != nil {
-		return fail(err)
-	}
-	defer g.Close()
 
 	api := "http://" + apiLn.Addr().String()
-	fmt.Fprintf(e.stdout, `Kopir is up.
+	banner := func(*gateway.Gateway) {
+		fmt.Fprintf(e.stdout, `Kopir is up.
   API              %[1]s/  (OpenAPI: %[1]s/openapi.json)
   mock SHEP        http://%[2]s/  (WSDL: ?wsdl, faults: /_control/faults)
   mock payments    http://%[3]s/
+  mock mailbox     http://%[6]s/  (SMTP %[7]s; failure reports to the desk land here)
   configuration    %[4]s
   development keys %[5]s
 
@@ -176,28 +221,50 @@ Try:
   curl -s %[1]s/v1/legal-entities/050340000108
   curl -s %[1]s/v1/persons/880101300010/documents -H 'Kopir-Application-Id: KZ-LIC-2026-00017'
   curl -s -X POST %[1]s/v1/fee-checks -d '{"payer":"050340000108","application":"KZ-LIC-2026-00017","kind":"issue"}'
+  # a failure of a digital system, reported to the desk:
   curl -s -X POST http://%[2]s/_control/faults -d '{"kind":"fault","code":"E_DB","count":1}'
+  curl -s %[1]s/v1/persons/880101300010/documents -H 'Kopir-Service-Name: Import licence' \
+    -H 'Kopir-Application-Id: KZ-LIC-2026-00017' -H 'Kopir-Recipient-Id: 880101300010' \
+    -H "Kopir-Authorized-At: $(date -Iseconds)"
+  curl -s %[1]s/v1/failure-reports
+  curl -s http://%[6]s/messages
 
 Ctrl-C stops everything.
-`, api, shepLn.Addr(), payLn.Addr(), cfgPath, pki)
+`, api, shepLn.Addr(), payLn.Addr(), cfgPath, pki, mailLn.Addr(), smtpLn.Addr())
+	}
 
+	// The mocks outlive the gateway: at Ctrl-C the gateway drains its
+	// outbox into the mock mailbox, and only then do the mocks stop.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	mocksCtx, stopMocks := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopMocks()
 	var wg sync.WaitGroup
-	errs := make([]error, 3)
-	for i, s := range []struct {
-		ln      net.Listener
-		h       http.Handler
-		release func()
-	}{{apiLn, g.Handler(), nil}, {shepLn, shepMock, shepMock.Close}, {payLn, payMock, payMock.Close}} {
+	errs := make([]error, 5)
+	run := func(i int, f func() error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if errs[i] = serve(ctx, s.ln, s.h, s.release); errs[i] != nil {
+			if errs[i] = f(); errs[i] != nil {
 				cancel()
 			}
 		}()
 	}
+	for i, s := range []struct {
+		ln      net.Listener
+		h       http.Handler
+		release func()
+	}{{shepLn, shepMock, shepMock.Close}, {payLn, payMock, payMock.Close}, {mailLn, mailbox.Handler(), nil}} {
+		run(i, func() error { return serve(mocksCtx, s.ln, s.h, s.release) })
+	}
+	run(3, func() error {
+		go func() { <-mocksCtx.Done(); mailbox.Close() }()
+		return mailbox.Serve(smtpLn)
+	})
+	run(4, func() error {
+		defer stopMocks()
+		return runGateway(ctx, cfg, apiLn, log, e.getenv, banner)
+	})
 	wg.Wait()
 	lns = nil // served and closed
 	if err := errors.Join(errs...); err != nil {

@@ -16,7 +16,10 @@ import (
 
 // start runs a long-lived command until its banner names its API, and
 // returns that URL and a stop function that returns the exit code.
-func start(t *testing.T, args []string, getenv func(string) string) (string, func() int, *lockedBuffer) {
+// startBanner runs a long-lived command until its banner is printed, and
+// returns its API's URL, a stop function that returns the exit code, its
+// standard error, and the banner's other URLs by name ("mock mailbox").
+func startBanner(t *testing.T, args []string, getenv func(string) string) (string, func() int, *lockedBuffer, map[string]string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -26,19 +29,24 @@ func start(t *testing.T, args []string, getenv func(string) string) (string, fun
 		done <- run(ctx, &env{stdin: strings.NewReader(""), stdout: pw, stderr: stderr, getenv: getenv}, args)
 		pw.Close()
 	}()
-	url := make(chan string, 1)
+	banner := make(chan map[string]string, 1)
 	go func() {
+		urls := map[string]string{}
 		sc := bufio.NewScanner(pr)
+		line := regexp.MustCompile(`^  ([a-zA-Z ]+?)\s+(http://[0-9.:]+)/`)
 		for sc.Scan() {
-			if m := regexp.MustCompile(`^  API\s+(http://[0-9.:]+)/`).FindStringSubmatch(sc.Text()); m != nil {
-				url <- m[1]
+			if m := line.FindStringSubmatch(sc.Text()); m != nil {
+				urls[m[1]] = m[2]
+			}
+			if strings.HasPrefix(sc.Text(), "Ctrl-C") {
+				banner <- urls
 			}
 		}
-		close(url)
+		io.Copy(io.Discard, pr)
 	}()
-	var api string
+	var urls map[string]string
 	select {
-	case api = <-url:
+	case urls = <-banner:
 	case code := <-done:
 		t.Fatalf("exited %d: %s", code, stderr.String())
 	case <-time.After(30 * time.Second):
@@ -54,15 +62,16 @@ func start(t *testing.T, args []string, getenv func(string) string) (string, fun
 			return -1
 		}
 	}
-	return api, stop, stderr
+	return urls["API"], stop, stderr, urls
 }
 
 // TestUp starts `kopir up` as the README's first command and drives one
 // call through the gateway and the mock SHEP.
 func TestUp(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
-	api, stop, stderr := start(t, []string{"up", "--data", data, "--listen", "127.0.0.1:0",
-		"--shep-listen", "127.0.0.1:0", "--payments-listen", "127.0.0.1:0"}, func(string) string { return "" })
+	api, stop, stderr, urls := startBanner(t, []string{"up", "--data", data, "--listen", "127.0.0.1:0",
+		"--shep-listen", "127.0.0.1:0", "--payments-listen", "127.0.0.1:0", "--mailbox-listen", "127.0.0.1:0",
+		"--smtp-listen", "127.0.0.1:0"}, func(string) string { return "" })
 	resp, err := http.Get(api + "/v1/legal-entities/121140000109")
 	if err != nil {
 		t.Fatal(err)
@@ -82,10 +91,73 @@ func TestUp(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(b), `"status":"paid"`) {
 		t.Fatalf("fee check: HTTP %d %s", resp.StatusCode, b)
 	}
+
+	// A failure of a digital system reaches the mock mailbox as a report.
+	shep, mailbox := urls["mock SHEP"], urls["mock mailbox"]
+	if shep == "" || mailbox == "" {
+		t.Fatalf("banner URLs: %v", urls)
+	}
+	resp, err = http.Post(shep+"/_control/faults", "application/json", strings.NewReader(`{"kind":"fault","code":"E_DB","message":"database down"}`))
+	if err != nil || resp.StatusCode/100 != 2 {
+		t.Fatalf("inject: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	req, _ := http.NewRequest("GET", api+"/v1/persons/880101300010/documents", nil)
+	req.Header.Set("Kopir-Service-Name", "Import%20licence")
+	req.Header.Set("Kopir-Application-Id", "KZ-LIC-2026-00017")
+	req.Header.Set("Kopir-Recipient-Id", "880101300010")
+	req.Header.Set("Kopir-Authorized-At", time.Now().Add(-time.Minute).Format(time.RFC3339))
+	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != 502 {
+		t.Fatalf("call through a failing SHEP: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	var msgs []struct {
+		Subject   string
+		MessageID string `json:"message_id"`
+	}
+	for deadline := time.Now().Add(20 * time.Second); len(msgs) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get(mailbox + "/messages")
+		if err != nil {
+			t.Fatal(err)
+		}
+		json.NewDecoder(resp.Body).Decode(&msgs)
+		resp.Body.Close()
+	}
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Subject, "Import licence") || !strings.Contains(msgs[0].Subject, "KZ-LIC-2026-00017") {
+		t.Fatalf("mailbox: %+v", msgs)
+	}
+	resp, _ = http.Get(api + "/v1/failure-reports?state=delivered")
+	var list struct {
+		Reports []struct{ ID string }
+	}
+	json.NewDecoder(resp.Body).Decode(&list)
+	resp.Body.Close()
+	if len(list.Reports) != 1 {
+		t.Fatalf("delivered reports: %+v", list)
+	}
 	if code := stop(); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	for _, f := range []string{"pki/gateway.p12", "pki/mock-shep.pem", "pki/mock-payments.pem", "kopir.yaml"} {
+	cfg := filepath.Join(data, "kopir.yaml")
+	if r := kopir(t, "", nil, "reports", "--config", cfg, "list"); r.code != 0 || !strings.Contains(r.stdout, list.Reports[0].ID) ||
+		!strings.Contains(r.stdout, "delivered") || strings.Contains(r.stdout, "880101300010") {
+		t.Errorf("reports list: %+v", r)
+	}
+	if r := kopir(t, "", nil, "reports", "--config", cfg, "show", list.Reports[0].ID, "--eml"); r.code != 0 ||
+		!strings.Contains(r.stdout, "Message-ID: <"+msgs[0].MessageID+">") {
+		t.Errorf("reports show --eml: %+v", r.stderr)
+	}
+	if r := kopir(t, "", nil, "reports", "--config", cfg, "resend", list.Reports[0].ID); r.code != 0 {
+		t.Errorf("reports resend: %+v", r)
+	}
+	if r := kopir(t, "", nil, "reports", "--config", cfg, "list", "--state", "pending", "--json"); r.code != 0 ||
+		!strings.Contains(r.stdout, `"state":"pending"`) {
+		t.Errorf("after resend: %+v", r)
+	}
+	if r := kopir(t, "", nil, "reports", "--config", cfg, "show", "nope"); r.code != 1 {
+		t.Errorf("show unknown: %+v", r)
+	}
+	for _, f := range []string{"pki/gateway.p12", "pki/mock-shep.pem", "pki/mock-payments.pem", "kopir.yaml", "kopir-outbox.db"} {
 		if _, err := os.Stat(filepath.Join(data, f)); err != nil {
 			t.Errorf("kopir up did not make %s: %v", f, err)
 		}

@@ -27,6 +27,7 @@ import (
 	"github.com/kopir/kopir/adapters/soleproprietors"
 	"github.com/kopir/kopir/gateway/exchange"
 	"github.com/kopir/kopir/gateway/iin"
+	"github.com/kopir/kopir/gateway/outbox"
 	"github.com/kopir/kopir/gateway/pii"
 )
 
@@ -57,6 +58,7 @@ type Backends struct {
 	SoleProprietors SoleProprietors
 	Persons         Persons
 	Payments        Payments
+	Reports         Reports
 }
 
 // Options are the injectable parts of a Server.
@@ -64,6 +66,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
+	// UploadLimit bounds a failure report's body, screenshots included.
+	// Default: 20 MiB.
+	UploadLimit int64
 }
 
 // Headers that carry the application context, as percent-encoded UTF-8.
@@ -93,20 +98,28 @@ var Routes = []Route{
 	{http.MethodGet, "/v1/fees", (*Server).fee},
 	{http.MethodPost, "/v1/fee-checks", (*Server).feeCheck},
 	{http.MethodGet, "/v1/payments/{id}", (*Server).payment},
+	{http.MethodPost, "/v1/failure-reports", (*Server).postReport},
+	{http.MethodGet, "/v1/failure-reports", (*Server).listReports},
+	{http.MethodGet, "/v1/failure-reports/{id}", (*Server).getReport},
 	{http.MethodGet, "/openapi.json", (*Server).openapi},
 }
 
 // Server serves the API. It is an http.Handler.
 type Server struct {
-	b   Backends
-	mux *http.ServeMux
-	log *slog.Logger
-	now func() time.Time
+	b           Backends
+	reports     Reports
+	uploadLimit int64
+	mux         *http.ServeMux
+	log         *slog.Logger
+	now         func() time.Time
 }
 
 // New returns a Server over b.
 func New(b Backends, o Options) *Server {
-	s := &Server{b: b, mux: http.NewServeMux(), log: o.Logger, now: o.Now}
+	s := &Server{b: b, reports: b.Reports, uploadLimit: o.UploadLimit, mux: http.NewServeMux(), log: o.Logger, now: o.Now}
+	if s.uploadLimit <= 0 {
+		s.uploadLimit = defaultUploadLimit
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -340,12 +353,15 @@ const (
 	typeUnavailable = "urn:kopir:problem:upstream-unavailable"
 	typeTimeout     = "urn:kopir:problem:upstream-timeout"
 	typeInternal    = "urn:kopir:problem:internal"
+	typeUnsupported = "urn:kopir:problem:unsupported-media-type"
+	typeTooLarge    = "urn:kopir:problem:too-large"
 )
 
 var titles = map[string]string{
 	typeBadInput: "Bad input", typeNotFound: "Not found", typeMethod: "Method not allowed",
 	typeRejected: "Rejected by the upstream system", typeUpstream: "Upstream system failed",
 	typeUnavailable: "Upstream system unavailable", typeTimeout: "Upstream system timed out", typeInternal: "Internal error",
+	typeUnsupported: "Unsupported media type", typeTooLarge: "Request too large",
 }
 
 // problem is an RFC 9457 problem detail, with Kopir's extensions.
@@ -388,6 +404,8 @@ func toProblem(err error, requestID string) *problem {
 	case errors.As(err, &p):
 	case errors.As(err, &ie), errors.As(err, &pe):
 		p = &problem{Type: typeBadInput, Status: http.StatusBadRequest, Detail: err.Error()}
+	case errors.Is(err, outbox.ErrNotFound):
+		p = &problem{Type: typeNotFound, Status: http.StatusNotFound, Detail: "no such failure report"}
 	case errors.Is(err, adapters.ErrNotFound):
 		p = &problem{Type: typeNotFound, Status: http.StatusNotFound, Detail: "the state database holds no such record"}
 	case errors.As(err, &me):

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kopir/kopir/config"
+	"github.com/kopir/kopir/gateway/outbox"
+	"github.com/kopir/kopir/gateway/pii"
+	"github.com/kopir/kopir/gateway/report"
+)
+
+const reportsUsage = `usage: kopir reports [--config FILE] list [--state pending|delivered] [--system S] [--since 24h] [--limit N] [--json]
+       kopir reports [--config FILE] show ID [--eml]
+       kopir reports [--config FILE] resend ID
+
+Reads the failure-report outbox named by the configuration (reports.database). resend queues the
+incident mail carrying the report to go again, with the same Message-ID; a running Kopir sends it.`
+
+func runReports(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("kopir reports", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	path := fs.String("config", "kopir.yaml", "configuration `file`")
+	fs.Usage = func() { fmt.Fprintln(e.stderr, reportsUsage) }
+	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
+		fs.Usage()
+		return 2
+	}
+	fail := func(err error) int { fmt.Fprintln(e.stderr, "kopir reports:", err); return 1 }
+	cfg, err := config.Load(*path, e.getenv)
+	if err != nil {
+		return fail(err)
+	}
+	ob, err := outbox.Open(ctx, cfg.Reports.Database, nil, outbox.Options{
+		Mail: report.MailOptions{From: cfg.Reports.From, To: cfg.Reports.To, MaxEvidence: cfg.Reports.MaxEvidence}})
+	if err != nil {
+		return fail(err)
+	}
+	defer ob.Close()
+	sub, rest := fs.Arg(0), fs.Args()[1:]
+	switch sub {
+	case "list":
+		lf := flag.NewFlagSet("kopir reports list", flag.ContinueOnError)
+		lf.SetOutput(e.stderr)
+		state := lf.String("state", "", "pending or delivered")
+		system := lf.String("system", "", "the failed system")
+		since := lf.Duration("since", 0, "received within this `duration`")
+		limit := lf.Int("limit", 100, "at most this many")
+		asJSON := lf.Bool("json", false, "JSON lines, recipient masked")
+		if err := lf.Parse(rest); err != nil || lf.NArg() > 0 {
+			return 2
+		}
+		f := outbox.Filter{State: outbox.State(*state), System: *system, Limit: *limit}
+		if *since > 0 {
+			f.From = time.Now().Add(-*since)
+		}
+		es, err := ob.List(ctx, f)
+		if err != nil {
+			return fail(err)
+		}
+		if *asJSON {
+			enc := json.NewEncoder(e.stdout)
+			for i := range es {
+				es[i].Report.App.RecipientID = pii.ID(es[i].Report.App.RecipientID)
+				enc.Encode(es[i])
+			}
+			return 0
+		}
+		w := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tRECEIVED\tSYSTEM\tFAULT\tSTATE\tATTEMPTS\tSERVICE\tAPPLICATION\tRECIPIENT\tMISSING")
+		for _, en := range es {
+			r := en.Report
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%v\n", r.ID, r.Received.Format(time.RFC3339), r.System, r.Fault,
+				en.State, en.Attempts, r.App.ServiceName, r.Application(), pii.ID(r.App.RecipientID), r.Missing())
+		}
+		w.Flush()
+		return 0
+	case "show":
+		sf := flag.NewFlagSet("kopir reports show", flag.ContinueOnError)
+		sf.SetOutput(e.stderr)
+		eml := sf.Bool("eml", false, "print the incident mail as sent")
+		if len(rest) == 0 {
+			fs.Usage()
+			return 2
+		}
+		if err := sf.Parse(rest[1:]); err != nil || sf.NArg() > 0 {
+			return 2
+		}
+		if *eml {
+			m, err := ob.Message(ctx, rest[0])
+			if err != nil {
+				return fail(err)
+			}
+			if _, err := m.WriteTo(e.stdout); err != nil {
+				return fail(err)
+			}
+			return 0
+		}
+		en, err := ob.Get(ctx, rest[0])
+		if err != nil {
+			return fail(err)
+		}
+		en.Report.App.RecipientID = pii.ID(en.Report.App.RecipientID)
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(en)
+		return 0
+	case "resend":
+		if len(rest) != 1 {
+			fs.Usage()
+			return 2
+		}
+		if err := ob.Resend(ctx, rest[0]); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(e.stdout, "report %s: queued to be sent again\n", rest[0])
+		return 0
+	}
+	fs.Usage()
+	return 2
+}

@@ -1,0 +1,695 @@
+// Package outbox keeps failure reports until the support desk has them: a
+// report is written to an embedded SQLite database before it is
+// acknowledged, grouped into incidents by the failed system and the way it
+// failed (flood control), and mailed by a delivery loop that retries with
+// back-off and resumes after a restart or a crash.
+//
+// One Kopir process owns one SQLite file; replicas sharing an outbox need
+// the PostgreSQL store, which is not written yet.
+package outbox
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver: no cgo, one static binary
+
+	"github.com/kopir/kopir/gateway/exchange"
+	"github.com/kopir/kopir/gateway/pii"
+	"github.com/kopir/kopir/gateway/report"
+)
+
+// Sender delivers one mail. *SMTP is the production one.
+type Sender interface {
+	Send(ctx context.Context, m *mail.Msg) error
+}
+
+// Options configure an Outbox. Zero values take the defaults named.
+type Options struct {
+	Mail report.MailOptions
+	// Hold is how long the first report of an incident waits for others
+	// before the mail goes. Default: 0 (at once, as the rules ask).
+	Hold time.Duration
+	// Window is the least time between two mails about the same system
+	// failing the same way; reports in between go out together in the
+	// next one. Default: 10m.
+	Window time.Duration
+	// BackoffMin and BackoffMax bound the delay between delivery attempts.
+	// Defaults: 5s and 10m.
+	BackoffMin, BackoffMax time.Duration
+	// SendTimeout bounds one delivery attempt. Default: 1m.
+	SendTimeout time.Duration
+	// Poll is how often the loop looks for due incidents when nothing
+	// wakes it. Default: 5s.
+	Poll   time.Duration
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Observer hears of every delivery attempt (metrics).
+	Observer Observer
+}
+
+// Observer hears what the outbox does.
+type Observer interface {
+	Accepted(r *report.Report)
+	Delivered(inc *report.Incident, lag time.Duration)
+	DeliveryFailed(inc *report.Incident, err error)
+}
+
+// Outbox is the durable store and delivery of failure reports.
+type Outbox struct {
+	db     *sql.DB
+	o      Options
+	sender Sender
+	log    *slog.Logger
+	now    func() time.Time
+	wake   chan struct{}
+	mu     sync.Mutex // serialises delivery passes (Run and Drain)
+}
+
+// State is where a report is on its way to the desk.
+type State string
+
+// States.
+const (
+	StatePending   State = "pending"
+	StateDelivered State = "delivered"
+)
+
+// Open opens (creating and migrating) the outbox database at path.
+func Open(ctx context.Context, path string, sender Sender, o Options) (*Outbox, error) {
+	if path == "" {
+		return nil, errors.New("outbox: no database path")
+	}
+	// FULL synchronous: an accepted report survives power loss, not just a
+	// crash. busy_timeout: `kopir reports` may write from another process.
+	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	if err := migrate(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if o.Window == 0 {
+		o.Window = 10 * time.Minute
+	}
+	if o.BackoffMin == 0 {
+		o.BackoffMin = 5 * time.Second
+	}
+	if o.BackoffMax == 0 {
+		o.BackoffMax = 10 * time.Minute
+	}
+	if o.SendTimeout == 0 {
+		o.SendTimeout = time.Minute
+	}
+	if o.Poll == 0 {
+		o.Poll = 5 * time.Second
+	}
+	if len(o.Mail.To) == 0 {
+		o.Mail.To = []string{"sd@nitec.kz"}
+	}
+	ob := &Outbox{db: db, o: o, sender: sender, log: o.Logger, now: o.Now, wake: make(chan struct{}, 1)}
+	if ob.log == nil {
+		ob.log = slog.New(slog.DiscardHandler)
+	}
+	if ob.now == nil {
+		ob.now = time.Now
+	}
+	return ob, nil
+}
+
+// Close closes the database.
+func (ob *Outbox) Close() error { return ob.db.Close() }
+
+// Ping checks the database answers, for readiness.
+func (ob *Outbox) Ping(ctx context.Context) error { return ob.db.PingContext(ctx) }
+
+func newID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return time.UnixMilli(v.Int64)
+}
+
+// Accept stores a report and files it under its incident; when it returns
+// nil the report will be delivered, whatever happens to this process.
+// It fills in r.ID and r.Received.
+func (ob *Outbox) Accept(ctx context.Context, r *report.Report) (incidentID string, err error) {
+	if r.System == "" || r.Fault == "" {
+		return "", errors.New("outbox: a report names the system that failed and how")
+	}
+	now := ob.now()
+	r.ID, r.Received = newID(), now
+	body, err := json.Marshal(r)
+	if err != nil {
+		return "", fmt.Errorf("outbox: %w", err)
+	}
+	err = ob.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM incidents WHERE system = ? AND fault = ? AND sealed_at IS NULL
+			ORDER BY opened_at DESC LIMIT 1`, r.System, r.Fault).Scan(&incidentID)
+		if errors.Is(err, sql.ErrNoRows) {
+			var last sql.NullInt64
+			if err := tx.QueryRowContext(ctx, `SELECT MAX(sealed_at) FROM incidents WHERE system = ? AND fault = ?`,
+				r.System, r.Fault).Scan(&last); err != nil {
+				return err
+			}
+			due := now.Add(ob.o.Hold)
+			if next := fromMS(last).Add(ob.o.Window); last.Valid && next.After(due) {
+				due = next
+			}
+			incidentID = newID()
+			_, err = tx.ExecContext(ctx, `INSERT INTO incidents (id, system, fault, opened_at, state, next_attempt)
+				VALUES (?, ?, ?, ?, ?, ?)`, incidentID, r.System, r.Fault, ms(now), StatePending, ms(due))
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO reports (id, incident_id, received_at, source, system, fault, message_id, body)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, incidentID, ms(now), r.Source, r.System, r.Fault, r.MessageID, body); err != nil {
+			return err
+		}
+		for i, a := range r.Attachments {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO attachments (report_id, seq, name, content_type, data) VALUES (?, ?, ?, ?, ?)`,
+				r.ID, i, a.Name, a.ContentType, a.Data); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("outbox: accept: %w", err)
+	}
+	ob.log.LogAttrs(ctx, slog.LevelWarn, "failure report accepted", slog.String("report", r.ID), slog.String("incident", incidentID),
+		slog.String("system", r.System), slog.String("fault", r.Fault), slog.String("recipient", pii.ID(r.App.RecipientID)))
+	if ob.o.Observer != nil {
+		ob.o.Observer.Accepted(r)
+	}
+	select {
+	case ob.wake <- struct{}{}:
+	default:
+	}
+	return incidentID, nil
+}
+
+// Observe makes the outbox an exchange.Observer: every exchange that ends
+// as a failure of a digital system, after its retries, is reported.
+// Business answers never are.
+func (ob *Outbox) Observe(rec *exchange.Record) {
+	if !rec.SystemFailure {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := ob.Accept(ctx, report.FromRecord(rec)); err != nil {
+		// Nowhere left to keep it: say everything the report would have,
+		// masked, so an operator can still file it by hand.
+		ob.log.LogAttrs(ctx, slog.LevelError, "failure report lost: the outbox refused it", slog.String("error", err.Error()),
+			slog.String("system", rec.System), slog.String("service_id", rec.ServiceID), slog.String("message_id", rec.MessageID),
+			slog.String("outcome", string(rec.Outcome)))
+	}
+}
+
+func (ob *Outbox) tx(ctx context.Context, f func(*sql.Tx) error) error {
+	tx, err := ob.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Run delivers due incidents until ctx ends.
+func (ob *Outbox) Run(ctx context.Context) error {
+	for {
+		if _, err := ob.DeliverDue(ctx); err != nil && ctx.Err() == nil {
+			ob.log.Error("outbox: delivery pass", "error", err)
+		}
+		wait := ob.o.Poll
+		if next, ok := ob.nextDue(ctx); ok {
+			if d := next.Sub(ob.now()); d < wait {
+				wait = max(d, 10*time.Millisecond)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-ob.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+func (ob *Outbox) nextDue(ctx context.Context) (time.Time, bool) {
+	var next sql.NullInt64
+	if err := ob.db.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM incidents WHERE state = ?`, StatePending).Scan(&next); err != nil || !next.Valid {
+		return time.Time{}, false
+	}
+	return fromMS(next), true
+}
+
+// DeliverDue makes one attempt at every incident that is due and reports
+// how many were delivered.
+func (ob *Outbox) DeliverDue(ctx context.Context) (int, error) {
+	ob.mu.Lock()
+	defer ob.mu.Unlock()
+	rows, err := ob.db.QueryContext(ctx, `SELECT id FROM incidents WHERE state = ? AND next_attempt <= ? ORDER BY next_attempt LIMIT 50`,
+		StatePending, ms(ob.now()))
+	if err != nil {
+		return 0, fmt.Errorf("outbox: %w", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return n, ctx.Err()
+		}
+		if err := ob.deliver(ctx, id); err == nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Drain delivers what is due now, for a graceful shutdown: it stops when
+// nothing due is left, or when ctx ends. Undelivered reports stay stored.
+func (ob *Outbox) Drain(ctx context.Context) error {
+	for {
+		n, err := ob.DeliverDue(ctx)
+		if err != nil {
+			return err
+		}
+		var left int
+		if err := ob.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents WHERE state = ? AND next_attempt <= ?`,
+			StatePending, ms(ob.now())).Scan(&left); err != nil {
+			return err
+		}
+		if left == 0 || n == 0 {
+			return nil
+		}
+	}
+}
+
+// deliver seals an incident (no report joins it after this) and mails it.
+func (ob *Outbox) deliver(ctx context.Context, id string) error {
+	now := ob.now()
+	if _, err := ob.db.ExecContext(ctx, `UPDATE incidents SET sealed_at = COALESCE(sealed_at, ?) WHERE id = ?`, ms(now), id); err != nil {
+		return err
+	}
+	inc, err := ob.incident(ctx, id, true)
+	if err != nil {
+		return err
+	}
+	m, err := report.Compose(inc, ob.o.Mail)
+	if err == nil {
+		sctx, cancel := context.WithTimeout(ctx, ob.o.SendTimeout)
+		err = ob.sender.Send(sctx, m)
+		cancel()
+	}
+	if err != nil {
+		var attempts int
+		ob.db.QueryRowContext(ctx, `SELECT attempts FROM incidents WHERE id = ?`, id).Scan(&attempts)
+		next := now.Add(ob.backoff(attempts))
+		if _, dbErr := ob.db.ExecContext(context.WithoutCancel(ctx), `UPDATE incidents SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?`,
+			ms(next), pii.Text(err.Error()), id); dbErr != nil {
+			return errors.Join(err, dbErr)
+		}
+		ob.log.Warn("failure report not delivered yet", "incident", id, "attempt", attempts+1, "retry_at", next, "error", pii.Text(err.Error()))
+		if ob.o.Observer != nil {
+			ob.o.Observer.DeliveryFailed(inc, err)
+		}
+		return err
+	}
+	done := ob.now()
+	if _, err := ob.db.ExecContext(context.WithoutCancel(ctx), `UPDATE incidents SET state = ?, delivered_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?`,
+		StateDelivered, ms(done), id); err != nil {
+		// Sent but not marked: it will be sent again with the same
+		// Message-ID, which is how the desk recognises a resend.
+		return err
+	}
+	lag := done.Sub(inc.Opened)
+	ob.log.Info("failure report delivered", "incident", id, "reports", len(inc.Reports), "system", inc.System, "fault", inc.Fault, "lag", lag)
+	if ob.o.Observer != nil {
+		ob.o.Observer.Delivered(inc, lag)
+	}
+	return nil
+}
+
+func (ob *Outbox) backoff(attempts int) time.Duration {
+	d := float64(ob.o.BackoffMin) * math.Pow(2, float64(attempts))
+	if d > float64(ob.o.BackoffMax) || math.IsInf(d, 0) {
+		d = float64(ob.o.BackoffMax)
+	}
+	// Jitter in [d/2, d): replicas and restarts do not hammer the relay
+	// in step.
+	return time.Duration(d/2 + mrand.Float64()*d/2)
+}
+
+// incident loads an incident with its reports; withData loads the
+// attachments' bytes too.
+func (ob *Outbox) incident(ctx context.Context, id string, withData bool) (*report.Incident, error) {
+	inc := &report.Incident{ID: id}
+	var opened int64
+	var sealed sql.NullInt64
+	err := ob.db.QueryRowContext(ctx, `SELECT system, fault, opened_at, sealed_at FROM incidents WHERE id = ?`, id).
+		Scan(&inc.System, &inc.Fault, &opened, &sealed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	inc.Opened, inc.Sealed = time.UnixMilli(opened), fromMS(sealed)
+	if !sealed.Valid {
+		inc.Sealed = ob.now()
+	}
+	rows, err := ob.db.QueryContext(ctx, `SELECT body FROM reports WHERE incident_id = ? ORDER BY received_at, id`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		var r report.Report
+		if err := json.Unmarshal(body, &r); err != nil {
+			return nil, fmt.Errorf("outbox: report in incident %s: %w", id, err)
+		}
+		inc.Reports = append(inc.Reports, &r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	if withData {
+		for _, r := range inc.Reports {
+			if err := ob.loadAttachments(ctx, r); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return inc, nil
+}
+
+func (ob *Outbox) loadAttachments(ctx context.Context, r *report.Report) error {
+	rows, err := ob.db.QueryContext(ctx, `SELECT seq, data FROM attachments WHERE report_id = ? ORDER BY seq`, r.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int
+		var data []byte
+		if err := rows.Scan(&seq, &data); err != nil {
+			return err
+		}
+		if seq < len(r.Attachments) {
+			r.Attachments[seq].Data = data
+		}
+	}
+	return rows.Err()
+}
+
+// ErrNotFound is an unknown report or incident id.
+var ErrNotFound = errors.New("outbox: no such report")
+
+// Entry is a stored report with where it is on its way.
+type Entry struct {
+	Report      *report.Report `json:"report"`
+	Incident    string         `json:"incident"`
+	State       State          `json:"state"`
+	Attempts    int            `json:"attempts"`
+	LastError   string         `json:"last_error,omitempty"`
+	NextAttempt time.Time      `json:"next_attempt,omitzero"`
+	DeliveredAt time.Time      `json:"delivered_at,omitzero"`
+	// Reports is how many reports share the incident's mail.
+	Reports int `json:"incident_reports"`
+}
+
+// Filter selects reports. Zero fields select everything.
+type Filter struct {
+	State      State
+	System     string
+	MessageID  string
+	From, To   time.Time // received in [From, To)
+	Limit      int       // default 100, at most 1000
+	BeforeID   string    // paging: reports received before this one
+	IncidentID string
+	ReportID   string
+}
+
+// List returns reports, newest first.
+func (ob *Outbox) List(ctx context.Context, f Filter) ([]Entry, error) {
+	q := `SELECT r.body, i.id, i.state, i.attempts, i.last_error, i.next_attempt, i.delivered_at,
+		(SELECT COUNT(*) FROM reports x WHERE x.incident_id = i.id)
+		FROM reports r JOIN incidents i ON i.id = r.incident_id WHERE 1 = 1`
+	var args []any
+	add := func(cond string, v any) { q += " AND " + cond; args = append(args, v) }
+	if f.State != "" {
+		add("i.state = ?", f.State)
+	}
+	if f.System != "" {
+		add("r.system = ?", f.System)
+	}
+	if f.MessageID != "" {
+		add("r.message_id = ?", f.MessageID)
+	}
+	if f.IncidentID != "" {
+		add("i.id = ?", f.IncidentID)
+	}
+	if f.ReportID != "" {
+		add("r.id = ?", f.ReportID)
+	}
+	if !f.From.IsZero() {
+		add("r.received_at >= ?", ms(f.From))
+	}
+	if !f.To.IsZero() {
+		add("r.received_at < ?", ms(f.To))
+	}
+	if f.BeforeID != "" {
+		add("(r.received_at, r.id) < (SELECT received_at, id FROM reports WHERE id = ?)", f.BeforeID)
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = min(max(f.Limit, 100), 1000)
+	}
+	q += " ORDER BY r.received_at DESC, r.id DESC LIMIT ?"
+	args = append(args, f.Limit)
+	rows, err := ob.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: list: %w", err)
+	}
+	defer rows.Close()
+	out := []Entry{}
+	for rows.Next() {
+		var (
+			e          Entry
+			body       []byte
+			next, done sql.NullInt64
+		)
+		if err := rows.Scan(&body, &e.Incident, &e.State, &e.Attempts, &e.LastError, &next, &done, &e.Reports); err != nil {
+			return nil, err
+		}
+		e.Report = new(report.Report)
+		if err := json.Unmarshal(body, e.Report); err != nil {
+			return nil, err
+		}
+		e.DeliveredAt = fromMS(done)
+		if e.State == StatePending {
+			e.NextAttempt = fromMS(next)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Get returns one report.
+func (ob *Outbox) Get(ctx context.Context, id string) (*Entry, error) {
+	es, err := ob.List(ctx, Filter{ReportID: id, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(es) == 0 {
+		return nil, ErrNotFound
+	}
+	r := es[0].Report
+	if err := ob.loadAttachments(ctx, r); err != nil {
+		return nil, err
+	}
+	return &es[0], nil
+}
+
+// Message is the mail that carries (or will carry) report id: the whole
+// incident's mail, as sent.
+func (ob *Outbox) Message(ctx context.Context, id string) (*mail.Msg, error) {
+	var incident string
+	err := ob.db.QueryRowContext(ctx, `SELECT incident_id FROM reports WHERE id = ?`, id).Scan(&incident)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	inc, err := ob.incident(ctx, incident, true)
+	if err != nil {
+		return nil, err
+	}
+	return report.Compose(inc, ob.o.Mail)
+}
+
+// Resend queues the mail carrying report id to go again now, with the
+// same Message-ID, whether or not it was delivered.
+func (ob *Outbox) Resend(ctx context.Context, id string) error {
+	res, err := ob.db.ExecContext(ctx, `UPDATE incidents SET state = ?, next_attempt = ?, sealed_at = COALESCE(sealed_at, ?)
+		WHERE id = (SELECT incident_id FROM reports WHERE id = ?)`, StatePending, ms(ob.now()), ms(ob.now()), id)
+	if err != nil {
+		return fmt.Errorf("outbox: resend: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	select {
+	case ob.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Stats are the outbox's gauges.
+type Stats struct {
+	Pending, Delivered int
+	// OldestPending is when the oldest undelivered report was received.
+	OldestPending time.Time
+}
+
+// Stats counts reports by state.
+func (ob *Outbox) Stats(ctx context.Context) (Stats, error) {
+	var s Stats
+	var oldest sql.NullInt64
+	err := ob.db.QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN i.state = 'pending' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN i.state = 'delivered' THEN 1 ELSE 0 END), 0),
+		MIN(CASE WHEN i.state = 'pending' THEN r.received_at END)
+		FROM reports r JOIN incidents i ON i.id = r.incident_id`).Scan(&s.Pending, &s.Delivered, &oldest)
+	s.OldestPending = fromMS(oldest)
+	return s, err
+}
+
+// migrations are applied in order, each once; a database newer than this
+// code is refused rather than guessed at.
+var migrations = []string{
+	1: `CREATE TABLE incidents (
+		id TEXT PRIMARY KEY,
+		system TEXT NOT NULL,
+		fault TEXT NOT NULL,
+		opened_at INTEGER NOT NULL,
+		sealed_at INTEGER,
+		state TEXT NOT NULL,
+		attempts INTEGER NOT NULL DEFAULT 0,
+		next_attempt INTEGER NOT NULL,
+		last_error TEXT NOT NULL DEFAULT '',
+		delivered_at INTEGER
+	);
+	CREATE INDEX incidents_due ON incidents (state, next_attempt);
+	CREATE INDEX incidents_key ON incidents (system, fault, sealed_at);
+	CREATE TABLE reports (
+		id TEXT PRIMARY KEY,
+		incident_id TEXT NOT NULL REFERENCES incidents (id),
+		received_at INTEGER NOT NULL,
+		source TEXT NOT NULL,
+		system TEXT NOT NULL,
+		fault TEXT NOT NULL,
+		message_id TEXT NOT NULL DEFAULT '',
+		body BLOB NOT NULL
+	);
+	CREATE INDEX reports_incident ON reports (incident_id);
+	CREATE INDEX reports_received ON reports (received_at, id);
+	CREATE INDEX reports_message ON reports (message_id);
+	CREATE TABLE attachments (
+		report_id TEXT NOT NULL REFERENCES reports (id),
+		seq INTEGER NOT NULL,
+		name TEXT NOT NULL,
+		content_type TEXT NOT NULL,
+		data BLOB NOT NULL,
+		PRIMARY KEY (report_id, seq)
+	);`,
+}
+
+// SchemaVersion is the version this code migrates to.
+func SchemaVersion() int { return len(migrations) - 1 }
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("outbox: migrate: %w", err)
+	}
+	var have int
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return fmt.Errorf("outbox: migrate: %w", err)
+	}
+	if have > SchemaVersion() {
+		return fmt.Errorf("outbox: the database is at schema version %d, newer than this Kopir's %d", have, SchemaVersion())
+	}
+	for v := have + 1; v <= SchemaVersion(); v++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("outbox: migrate: %w", err)
+		}
+		for _, stmt := range strings.Split(migrations[v], ";") {
+			if strings.TrimSpace(stmt) == "" {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("outbox: migration %d: %w", v, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixMilli()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("outbox: migration %d: %w", v, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("outbox: migration %d: %w", v, err)
+		}
+	}
+	return nil
+}

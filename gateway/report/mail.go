@@ -1,0 +1,248 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+)
+
+// Incident is what one mail carries: the reports of one system failing in
+// one way within the flood-control window. A single failure is an
+// incident of one report.
+type Incident struct {
+	ID      string    `json:"id"`
+	System  string    `json:"system"`
+	Fault   string    `json:"fault"`
+	Opened  time.Time `json:"opened"`
+	Sealed  time.Time `json:"sealed"` // when its content was frozen: the mail's date
+	Reports []*Report `json:"reports"`
+}
+
+// MailOptions shape the mail.
+type MailOptions struct {
+	From string
+	To   []string
+	// Zone is the time zone times are shown in. Default: UTC+5, the
+	// single time zone of Kazakhstan since 1 March 2024.
+	Zone *time.Location
+	// MaxEvidence is how many reports get their evidence attached; every
+	// report is listed with its items whatever the number. Default: 20.
+	MaxEvidence int
+	// Domain is the Message-ID's right-hand side. Default: From's domain.
+	Domain string
+}
+
+// Kazakhstan is UTC+5 all year.
+var Kazakhstan = time.FixedZone("UTC+5", 5*60*60)
+
+// HeaderIncident names the incident a mail reports, for the desk's filters
+// and for tests.
+const HeaderIncident = "X-Kopir-Incident"
+
+// MessageID is an incident mail's Message-ID without angle brackets. It
+// depends only on the incident, so a resend is recognisable as one.
+func MessageID(incidentID, domain string) string {
+	return "incident-" + incidentID + "@" + domain
+}
+
+// Compose builds the incident's mail: the body gives each report's five
+// items in Kazakh and Russian, flags missing ones, and names the system
+// and the error; attached are each step as a PNG screenshot and as masked
+// XML, and the back end's own screenshots.
+func Compose(inc *Incident, o MailOptions) (*mail.Msg, error) {
+	if len(inc.Reports) == 0 {
+		return nil, fmt.Errorf("report: incident %s has no reports", inc.ID)
+	}
+	if o.Zone == nil {
+		o.Zone = Kazakhstan
+	}
+	if o.MaxEvidence <= 0 {
+		o.MaxEvidence = 20
+	}
+	if o.Domain == "" {
+		o.Domain = "kopir.invalid"
+		if i := strings.LastIndexByte(o.From, '@'); i >= 0 {
+			o.Domain = strings.Trim(o.From[i+1:], "> ")
+		}
+	}
+	m := mail.NewMsg(mail.WithNoDefaultUserAgent())
+	if err := m.From(o.From); err != nil {
+		return nil, fmt.Errorf("report: from: %w", err)
+	}
+	if err := m.To(o.To...); err != nil {
+		return nil, fmt.Errorf("report: to: %w", err)
+	}
+	m.Subject(Subject(inc))
+	m.SetMessageIDWithValue(MessageID(inc.ID, o.Domain))
+	m.SetDateWithValue(inc.Sealed)
+	m.SetGenHeader(HeaderIncident, inc.ID)
+	m.SetGenHeader(mail.HeaderXAutoResponseSuppress, "All")
+	m.SetBodyString(mail.TypeTextPlain, Body(inc, o.Zone, o.MaxEvidence))
+	for i, r := range inc.Reports {
+		if i >= o.MaxEvidence {
+			break
+		}
+		for j, s := range r.Steps {
+			prefix := fmt.Sprintf("r%d-step%d", i+1, j+1)
+			img, err := Screenshot(s, j+1, len(r.Steps), o.Zone)
+			if err != nil {
+				return nil, err
+			}
+			if err := attach(m, prefix+".png", "image/png", img); err != nil {
+				return nil, err
+			}
+			for _, b := range []struct{ name, text string }{{"request", s.Request}, {"response", s.Response}} {
+				if b.text == "" {
+					continue
+				}
+				if err := attach(m, prefix+"-"+b.name+".xml", "application/xml", []byte(b.text)); err != nil {
+					return nil, err
+				}
+			}
+		}
+		for j, a := range r.Attachments {
+			name := fmt.Sprintf("r%d-backend%d-%s", i+1, j+1, safeName(a.Name))
+			if err := attach(m, name, mail.ContentType(a.ContentType), a.Data); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return m, nil
+}
+
+func attach(m *mail.Msg, name string, ct mail.ContentType, data []byte) error {
+	return m.AttachReader(name, bytes.NewReader(data), mail.WithFileContentType(ct))
+}
+
+// safeName keeps a file name to letters, digits, dot, dash and underscore.
+func safeName(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '-', c == '_':
+			b.WriteRune(c)
+		default:
+			b.WriteByte('_')
+		}
+		if b.Len() >= 64 {
+			break
+		}
+	}
+	if b.Len() == 0 {
+		return "file"
+	}
+	return b.String()
+}
+
+// Subject names the service and the application, or for an incident of
+// many, the system and the count.
+func Subject(inc *Incident) string {
+	if len(inc.Reports) == 1 {
+		r := inc.Reports[0]
+		svc := r.App.ServiceName
+		if svc == "" {
+			svc = "қызмет көрсетілмеген / услуга не указана"
+		}
+		app := r.Application()
+		if app == "" {
+			app = "өтініш көрсетілмеген / заявление не указано"
+		}
+		return fmt.Sprintf("Ақау / Сбой: %s — %s (%s: %s)", svc, app, inc.System, inc.Fault)
+	}
+	services := map[string]bool{}
+	for _, r := range inc.Reports {
+		services[r.App.ServiceName] = true
+	}
+	svc := ""
+	if len(services) == 1 && inc.Reports[0].App.ServiceName != "" {
+		svc = inc.Reports[0].App.ServiceName + " — "
+	}
+	return fmt.Sprintf("Ақау / Сбой: %s%s: %s — %d өтініш / заявлений", svc, inc.System, inc.Fault, len(inc.Reports))
+}
+
+// Body is the mail's text.
+func Body(inc *Incident, zone *time.Location, maxEvidence int) string {
+	var b strings.Builder
+	ts := func(t time.Time) string { return t.In(zone).Format("2006-01-02 15:04:05.000 -07:00") }
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	p("Цифрлық жүйенің ақауы туралы хабарлама / Сообщение о сбое цифровой системы")
+	p("")
+	p("Инцидент: %s", inc.ID)
+	p("Жүйе / Система: %s", inc.System)
+	p("Ақау түрі / Вид сбоя: %s", inc.Fault)
+	p("Алғашқы есеп / Первый отчёт: %s", ts(inc.Opened))
+	p("Өтініштер саны / Количество заявлений: %d", len(inc.Reports))
+	if len(inc.Reports) > maxEvidence {
+		p("Дәлелдер алғашқы %d есепке ғана тіркелген; қалғандары Kopir-де сақтаулы (есеп ID бойынша).", maxEvidence)
+		p("Доказательства приложены к первым %d отчётам; остальные хранятся в Kopir (по ID отчёта).", maxEvidence)
+	}
+	for i, r := range inc.Reports {
+		p("")
+		p("──── %d / %d ──── есеп / отчёт %s (%s)", i+1, len(inc.Reports), r.ID, r.Source)
+		missing := map[Item]bool{}
+		for _, it := range r.Missing() {
+			missing[it] = true
+		}
+		val := func(it Item, v string) {
+			if missing[it] {
+				v = "!!! КӨРСЕТІЛМЕГЕН / НЕ УКАЗАНО !!!"
+				if it == ItemTime && !r.ErrorAt.IsZero() {
+					v = "!!! авторизация сәті көрсетілмеген / момент авторизации не указан !!! Қате уақыты / время ошибки: " + ts(r.ErrorAt)
+				}
+			}
+			p("%d. %s:\n   %s", int(it), it, v)
+		}
+		val(ItemService, r.App.ServiceName)
+		val(ItemApplication, r.Application())
+		val(ItemRecipient, r.App.RecipientID)
+		when := ""
+		if d, ok := r.Elapsed(); ok {
+			when = fmt.Sprintf("%s (авторизация %s; +%s)", ts(r.ErrorAt), ts(r.App.AuthorizedAt), d.Round(time.Millisecond))
+		}
+		val(ItemTime, when)
+		var ev []string
+		for j, s := range r.Steps {
+			status := ""
+			if s.HTTPStatus != 0 {
+				status = fmt.Sprintf(" HTTP %d", s.HTTPStatus)
+			}
+			line := fmt.Sprintf("%d) %s %s %s%s %s, %s", j+1, ts(s.Time), s.Upstream, s.ServiceID, status, s.Outcome, s.Duration.Round(time.Millisecond))
+			if i < maxEvidence {
+				line += fmt.Sprintf(" [r%d-step%d.png]", i+1, j+1)
+			}
+			ev = append(ev, line)
+		}
+		for j, n := range r.Notes {
+			t := ""
+			if !n.Time.IsZero() {
+				t = ts(n.Time) + " "
+			}
+			ev = append(ev, fmt.Sprintf("%d) %s%s", len(r.Steps)+j+1, t, n.Text))
+		}
+		for j, a := range r.Attachments {
+			if i < maxEvidence {
+				ev = append(ev, fmt.Sprintf("скриншот: r%d-backend%d-%s", i+1, j+1, safeName(a.Name)))
+			}
+		}
+		val(ItemEvidence, strings.Join(ev, "\n   "))
+		p("Қате / Ошибка: %s", r.Error)
+		if r.ServiceID != "" {
+			p("SHEP serviceId: %s; messageId: %s", r.ServiceID, r.MessageID)
+		}
+		if len(missing) > 0 {
+			var names []string
+			for _, it := range Items {
+				if missing[it] {
+					names = append(names, fmt.Sprint(int(it)))
+				}
+			}
+			p("НАЗАР АУДАРЫҢЫЗ: міндетті тармақтар жоқ / ВНИМАНИЕ: нет обязательных пунктов: %s", strings.Join(names, ", "))
+		}
+	}
+	p("")
+	p("— Kopir (автоматты хабарлама / автоматическое сообщение)")
+	return b.String()
+}
