@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kopir/kopir/adapters/payments"
+	"github.com/kopir/kopir/gateway/access"
 	"github.com/kopir/kopir/gateway/exchange"
 	"github.com/kopir/kopir/gateway/shep"
 )
@@ -91,6 +92,64 @@ type Config struct {
 	Log string `yaml:"log"`
 	// Reports are the failure reports to the support desk.
 	Reports Reports `yaml:"reports"`
+	// TLS serves the API over TLS, and lets clients authenticate with
+	// certificates. Default: plain HTTP (behind a TLS-terminating proxy).
+	TLS ServerTLS `yaml:"tls"`
+	// Clients are the back ends allowed to call the API. Required unless
+	// allow_anonymous.
+	Clients []Client `yaml:"clients"`
+	// AllowAnonymous serves the API to anyone: development only.
+	// Default: false.
+	AllowAnonymous bool `yaml:"allow_anonymous"`
+	// Ops is the operators' listener: metrics, health, maintenance.
+	Ops Ops `yaml:"ops"`
+}
+
+// ServerTLS is the API listener's TLS.
+type ServerTLS struct {
+	// Cert and Key are PEM files. Both or neither.
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+	// ClientCA is a PEM file of the CAs client certificates chain to;
+	// set, clients may authenticate by certificate (cert_sha256).
+	ClientCA string `yaml:"client_ca"`
+}
+
+// Client is one back end and what it may do.
+type Client struct {
+	// Name names it in logs. Required, unique.
+	Name string `yaml:"name"`
+	// APIKeySHA256 are hex SHA-256 hashes of its API keys ('kopir
+	// api-key' makes a key and its hash). Keys themselves never go here.
+	APIKeySHA256 []string `yaml:"api_key_sha256"`
+	// CertSHA256 are hex SHA-256 fingerprints of its client certificates.
+	CertSHA256 []string `yaml:"cert_sha256"`
+	// Allow are its rights: legal_entities, sole_proprietors, persons,
+	// payments, report, reports_read, or * for all. Default: none.
+	Allow []string `yaml:"allow"`
+	// Rate is its requests per second; 0 is no limit. Default: 0.
+	Rate float64 `yaml:"rate"`
+	// Burst is the most requests at once. Default: 2 × rate, at least 1.
+	Burst int `yaml:"burst"`
+}
+
+// Ops is the operators' listener.
+type Ops struct {
+	// Listen is its address: /metrics, /healthz, /readyz, /maintenance.
+	// Keep it off public networks. Default: 127.0.0.1:9464.
+	Listen string `yaml:"listen"`
+	// ReadinessCache is how long a readiness result is reused.
+	// Default: 2s.
+	ReadinessCache Duration `yaml:"readiness_cache"`
+	// CertificateMinValidity: readiness fails when the signing
+	// certificate has less left than this (alerts warn weeks earlier).
+	// Default: 24h.
+	CertificateMinValidity Duration `yaml:"certificate_min_validity"`
+	// BreakersAffectReadiness makes an open upstream breaker fail
+	// readiness. Default: false (every replica would go unready at once
+	// when SHEP is down, and callers would get connection errors instead
+	// of problem details).
+	BreakersAffectReadiness bool `yaml:"breakers_affect_readiness"`
 }
 
 // Reports configure the failure-report outbox and its mail.
@@ -254,6 +313,18 @@ func (c *Config) defaults() {
 	}
 	def(&c.Listen, "127.0.0.1:8080")
 	def(&c.Log, "info")
+	def(&c.Ops.Listen, "127.0.0.1:9464")
+	if c.Ops.ReadinessCache == 0 {
+		c.Ops.ReadinessCache = Duration(2 * time.Second)
+	}
+	if c.Ops.CertificateMinValidity == 0 {
+		c.Ops.CertificateMinValidity = Duration(24 * time.Hour)
+	}
+	for i := range c.Clients {
+		if cl := &c.Clients[i]; cl.Burst == 0 {
+			cl.Burst = max(1, int(2*cl.Rate))
+		}
+	}
 	r := &c.Reports
 	def(&r.Database, "kopir-outbox.db")
 	if len(r.To) == 0 {
@@ -445,7 +516,43 @@ func (c *Config) Validate(getenv func(string) string) error {
 	if r.MaxEvidence < 1 {
 		bad("reports.max_evidence", "must be at least 1")
 	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		bad("tls", "cert and key go together")
+	}
+	if c.TLS.ClientCA != "" && c.TLS.Cert == "" {
+		bad("tls.client_ca", "needs tls.cert and tls.key")
+	}
+	exists("tls.cert", c.TLS.Cert)
+	exists("tls.key", c.TLS.Key)
+	exists("tls.client_ca", c.TLS.ClientCA)
+	if len(c.Clients) == 0 && !c.AllowAnonymous {
+		bad("clients", "required: the back ends allowed to call the API (or allow_anonymous: true, for development only)")
+	}
+	if _, err := access.New(c.AccessClients(), nil); err != nil {
+		bad("clients", "%v", err)
+	}
+	for i, cl := range c.Clients {
+		if cl.Rate < 0 {
+			bad(fmt.Sprintf("clients[%d].rate", i), "must not be negative")
+		}
+		if len(cl.CertSHA256) > 0 && c.TLS.ClientCA == "" {
+			bad(fmt.Sprintf("clients[%d].cert_sha256", i), "needs tls.client_ca")
+		}
+	}
+	if c.Ops.Listen == c.Listen {
+		bad("ops.listen", "must differ from listen: metrics and health have their own listener")
+	}
 	return errors.Join(errs...)
+}
+
+// AccessClients are the clients in access's terms.
+func (c *Config) AccessClients() []access.Client {
+	var out []access.Client
+	for _, cl := range c.Clients {
+		out = append(out, access.Client{Name: cl.Name, KeySHA256: cl.APIKeySHA256, CertSHA256: cl.CertSHA256,
+			Allow: cl.Allow, Rate: cl.Rate, Burst: cl.Burst})
+	}
+	return out
 }
 
 // override sets fields from environment variables named by their YAML path:

@@ -45,6 +45,7 @@ identity: {key: data/pki/gateway-key.pem, cert: data/pki/gateway.pem}
 shep: {url: "http://127.0.0.1:1/", sender_id: k, trust: [data/pki/ca.pem]}
 payments: {url: "http://127.0.0.1:2/", sender_id: k, trust: [data/pki/ca.pem]}
 reports: {from: kopir@example.kz, smtp: {host: relay.example.kz}}
+clients: [{name: importer, api_key_sha256: [8c6976e5b5410415bde908bd4dee15dfb167a9c873fc4bb8a81f6f2ab448a918], allow: [persons], rate: 5}]
 `
 
 func TestDefaults(t *testing.T) {
@@ -55,6 +56,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Listen != "127.0.0.1:8080" || c.Log != "info" || c.Payments.Attempts != 3 || time.Duration(c.Payments.BackoffMax) != 5*time.Second ||
 		c.SHEP.DataMode != "children" || c.MCI[2025] != 3932 || c.Reports.To[0] != "sd@nitec.kz" || c.Reports.SMTP.Port != 587 ||
+		c.Ops.Listen != "127.0.0.1:9464" || c.Clients[0].Burst != 10 || time.Duration(c.Ops.CertificateMinValidity) != 24*time.Hour ||
 		c.Reports.SMTP.TLS != "starttls" || time.Duration(c.Reports.Window) != 10*time.Minute || c.Reports.Database != "kopir-outbox.db" {
 		t.Fatalf("%+v", c)
 	}
@@ -68,7 +70,13 @@ func TestErrorsNameTheField(t *testing.T) {
 		env        map[string]string
 		fields     []string
 	}{
-		{"empty file", ``, nil, []string{"identity", "shep.url", "shep.sender_id", "shep.trust", "payments.url", "reports.from", "reports.smtp.host"}},
+		{"empty file", ``, nil, []string{"identity", "shep.url", "shep.sender_id", "shep.trust", "payments.url", "reports.from",
+			"reports.smtp.host", "clients"}},
+		{"bad clients", strings.Replace(minimal, "allow: [persons]", "allow: [everything]", 1) +
+			"tls: {cert: c.pem}\nops: {listen: \"127.0.0.1:8080\"}\n", nil, []string{"unknown right", "tls", "ops.listen"}},
+		{"bad key hash", strings.Replace(minimal, "8c6976e5", "zz", 1), nil, []string{"api_key_sha256", "not a hex SHA-256"}},
+		{"anonymous", minimal[:strings.Index(minimal, "clients:")] + "allow_anonymous: true\n", nil, nil},
+		{"no clients", minimal[:strings.Index(minimal, "clients:")], nil, []string{"clients: required"}},
 		{"bad reports", strings.Replace(minimal, "reports: {from: kopir@example.kz, smtp: {host: relay.example.kz}}",
 			"reports: {from: kopir@example.kz, to: [nobody], smtp: {host: relay, tls: maybe, username: kopir}, hold: 1h}", 1), nil, []string{"reports.to[0]", "reports.smtp.tls", "reports.smtp.password", "reports.hold"}},
 		{"unknown key", minimal + "colour: blue\n", nil, []string{"colour"}},

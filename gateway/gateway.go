@@ -1,7 +1,8 @@
 // Package gateway assembles Kopir from its configuration: the signing key,
 // the verifiers of each upstream's signatures, the exchanges with SHEP and
-// the payment gateway, the adapters over them, and the HTTP API. The
-// pieces live in its sub-packages; this one only wires them.
+// the payment gateway, the adapters over them, the failure-report outbox,
+// the HTTP API with its access rules, and the operators' side: metrics and
+// health. The pieces live in its sub-packages; this one only wires them.
 package gateway
 
 import (
@@ -17,13 +18,19 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/kopir/kopir/adapters/legalentities"
 	"github.com/kopir/kopir/adapters/payments"
 	"github.com/kopir/kopir/adapters/persons"
 	"github.com/kopir/kopir/adapters/soleproprietors"
 	"github.com/kopir/kopir/config"
+	"github.com/kopir/kopir/gateway/access"
 	"github.com/kopir/kopir/gateway/api"
 	"github.com/kopir/kopir/gateway/exchange"
+	"github.com/kopir/kopir/gateway/health"
+	"github.com/kopir/kopir/gateway/metrics"
 	"github.com/kopir/kopir/gateway/outbox"
 	"github.com/kopir/kopir/gateway/report"
 	"github.com/kopir/kopir/signing"
@@ -35,6 +42,10 @@ type Options struct {
 	// Getenv reads secrets named in the configuration. Default: os.Getenv.
 	Getenv    func(string) string
 	Observers []exchange.Observer
+	// Registry receives the metrics. Default: a new registry.
+	Registry *prometheus.Registry
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
 }
 
 // Gateway is an assembled Kopir.
@@ -45,8 +56,15 @@ type Gateway struct {
 	// Certificate is the signing certificate (its expiry matters to
 	// operators).
 	Certificate *x509.Certificate
-	handler     http.Handler
-	log         *slog.Logger
+	// Health answers readiness; its maintenance switch is the operators'.
+	Health *health.Health
+	// TLS is the API listener's TLS configuration, nil for plain HTTP.
+	TLS      *tls.Config
+	handler  http.Handler
+	ops      http.Handler
+	log      *slog.Logger
+	metrics  *metrics.Metrics
+	registry *prometheus.Registry
 }
 
 // New assembles a Gateway from cfg, which Load or Parse validated. It
@@ -58,27 +76,45 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Registry == nil {
+		o.Registry = prometheus.NewRegistry()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	key, chain, err := loadIdentity(cfg.Identity, o.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	signer, err := signing.NewSigner(key, chain, signing.SignerOptions{})
+	rawSigner, err := signing.NewSigner(key, chain, signing.SignerOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	g := &Gateway{Certificate: chain[0], log: o.Logger}
-	if g.Outbox, err = newOutbox(ctx, cfg.Reports, o); err != nil {
+	guard, err := access.New(cfg.AccessClients(), o.Now)
+	if err != nil {
+		return nil, err
+	}
+	g := &Gateway{Certificate: chain[0], log: o.Logger, registry: o.Registry, metrics: metrics.New(o.Registry)}
+	if g.TLS, err = serverTLS(cfg.TLS); err != nil {
+		return nil, fmt.Errorf("tls: %w", err)
+	}
+	signer := g.metrics.InstrumentSigner(rawSigner)
+	if g.Outbox, err = newOutbox(ctx, cfg.Reports, g.metrics, o); err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
-	o.Observers = append(o.Observers, g.Outbox)
-	if g.SHEP, err = newExchange("shep", cfg.SHEP, signer, o); err != nil {
+	o.Observers = append(o.Observers, g.metrics, g.Outbox)
+	if g.SHEP, err = newExchange("shep", cfg.SHEP, signer, g.metrics, o); err != nil {
 		g.Outbox.Close()
 		return nil, err
 	}
-	if g.Payments, err = newExchange("payments", cfg.Payments, signer, o); err != nil {
+	if g.Payments, err = newExchange("payments", cfg.Payments, signer, g.metrics, o); err != nil {
 		g.Outbox.Close()
 		return nil, err
 	}
+	g.metrics.Breakers(g.SHEP, g.Payments)
+	g.metrics.Certificate(g.Certificate)
+	g.metrics.Outbox(g.Outbox, o.Now)
+	g.Health = health.New(time.Duration(cfg.Ops.ReadinessCache), o.Now, g.checks(cfg, signer, o.Now)...)
 	s := cfg.Services
 	g.handler = api.New(api.Backends{
 		LegalEntities:   legalentities.New(g.SHEP, legalentities.Config{ServiceID: s.LegalEntities}),
@@ -87,12 +123,100 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 		Payments: payments.New(g.Payments, payments.Config{PayerService: s.PaymentsByPayer, StatusService: s.PaymentByID,
 			MCI: payments.MCITable(cfg.MCI)}),
 		Reports: g.Outbox,
-	}, api.Options{Logger: o.Logger.With("component", "api"), UploadLimit: cfg.Reports.MaxUploadBytes})
+	}, api.Options{Logger: o.Logger.With("component", "api"), UploadLimit: cfg.Reports.MaxUploadBytes,
+		Guard: guardOrNil(guard, cfg), Observer: g.metrics, Now: o.Now})
+	if len(cfg.Clients) == 0 {
+		o.Logger.Warn("allow_anonymous: the API serves anyone; for development only")
+	}
+	ops := http.NewServeMux()
+	ops.Handle("GET /metrics", promhttp.HandlerFor(o.Registry, promhttp.HandlerOpts{Registry: o.Registry}))
+	ops.Handle("/", g.Health.Handler())
+	g.ops = ops
 	return g, nil
+}
+
+// guardOrNil keeps a nil Guard a nil interface when the API is anonymous.
+func guardOrNil(a *access.Access, cfg *config.Config) api.Guard {
+	if len(cfg.Clients) == 0 && cfg.AllowAnonymous {
+		return nil
+	}
+	return a
+}
+
+// checks are the readiness conditions.
+func (g *Gateway) checks(cfg *config.Config, signer metrics.Signer, now func() time.Time) []health.Check {
+	minValid := time.Duration(cfg.Ops.CertificateMinValidity)
+	checks := []health.Check{
+		{Name: "signing_key", Run: func(ctx context.Context) (string, error) {
+			// Sign for real: a key in an HSM or behind a PIN can be
+			// loaded and still unusable.
+			if _, err := signer.Sign(ctx, probeEnvelope); err != nil {
+				return "", fmt.Errorf("cannot sign: %w", err)
+			}
+			return "signs", nil
+		}},
+		{Name: "signing_certificate", Run: func(context.Context) (string, error) {
+			c, t := g.Certificate, now()
+			left := c.NotAfter.Sub(t)
+			switch {
+			case t.Before(c.NotBefore):
+				return "", fmt.Errorf("not valid before %s", c.NotBefore.Format(time.RFC3339))
+			case left < minValid:
+				return "", fmt.Errorf("expires %s, in less than %s", c.NotAfter.Format(time.RFC3339), minValid)
+			}
+			return fmt.Sprintf("valid until %s", c.NotAfter.Format(time.RFC3339)), nil
+		}},
+		{Name: "database", Run: func(ctx context.Context) (string, error) {
+			if err := g.Outbox.Ping(ctx); err != nil {
+				return "", err
+			}
+			return "answers", nil
+		}},
+	}
+	for _, c := range []*exchange.Client{g.SHEP, g.Payments} {
+		checks = append(checks, health.Check{Name: "breaker_" + c.System(), Informational: !cfg.Ops.BreakersAffectReadiness,
+			Run: func(context.Context) (string, error) {
+				if st := c.BreakerState(); st != "closed" {
+					return "", fmt.Errorf("breaker %s", st)
+				}
+				return "closed", nil
+			}})
+	}
+	return checks
+}
+
+var probeEnvelope = []byte(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><probe/></soap:Body></soap:Envelope>`)
+
+func serverTLS(t config.ServerTLS) (*tls.Config, error) {
+	if t.Cert == "" {
+		return nil, nil
+	}
+	pair, err := tls.LoadX509KeyPair(t.Cert, t.Key)
+	if err != nil {
+		return nil, err
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}
+	if t.ClientCA != "" {
+		cas, err := signing.LoadCertificates(t.ClientCA)
+		if err != nil {
+			return nil, fmt.Errorf("client_ca: %w", err)
+		}
+		c.ClientCAs = x509.NewCertPool()
+		for _, ca := range cas {
+			c.ClientCAs.AddCert(ca)
+		}
+		// A certificate is one way in, an API key the other.
+		c.ClientAuth = tls.VerifyClientCertIfGiven
+	}
+	return c, nil
 }
 
 // Handler is the HTTP API.
 func (g *Gateway) Handler() http.Handler { return g.handler }
+
+// OpsHandler is the operators' listener: /metrics, /healthz, /readyz,
+// /maintenance.
+func (g *Gateway) OpsHandler() http.Handler { return g.ops }
 
 // Run delivers failure reports until ctx ends.
 func (g *Gateway) Run(ctx context.Context) error {
@@ -120,7 +244,7 @@ func (g *Gateway) Close() {
 	g.Outbox.Close()
 }
 
-func newOutbox(ctx context.Context, r config.Reports, o Options) (*outbox.Outbox, error) {
+func newOutbox(ctx context.Context, r config.Reports, obs outbox.Observer, o Options) (*outbox.Outbox, error) {
 	password, err := r.SMTP.Password.Resolve(o.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("smtp.password: %w", err)
@@ -151,6 +275,7 @@ func newOutbox(ctx context.Context, r config.Reports, o Options) (*outbox.Outbox
 		Hold: time.Duration(r.Hold), Window: time.Duration(r.Window),
 		BackoffMin: time.Duration(r.BackoffMin), BackoffMax: time.Duration(r.BackoffMax),
 		SendTimeout: time.Duration(r.SMTP.Timeout), Logger: o.Logger.With("component", "outbox"),
+		Observer: obs, Now: o.Now,
 	})
 }
 
@@ -177,7 +302,7 @@ func loadAll(paths []string) ([]*x509.Certificate, error) {
 	return out, nil
 }
 
-func newExchange(name string, u config.Upstream, signer *signing.Signer, o Options) (*exchange.Client, error) {
+func newExchange(name string, u config.Upstream, signer metrics.Signer, m *metrics.Metrics, o Options) (*exchange.Client, error) {
 	roots, err := loadAll(u.Trust)
 	if err != nil {
 		return nil, fmt.Errorf("%s.trust: %w", name, err)
@@ -222,5 +347,5 @@ func newExchange(name string, u config.Upstream, signer *signing.Signer, o Optio
 		MaxResponseBytes: u.MaxResponseBytes, DataMode: u.DataMode, Faults: u.Faults,
 		Breaker: exchange.BreakerConfig{Failures: u.Breaker.Failures, OpenFor: time.Duration(u.Breaker.OpenFor), Probes: u.Breaker.Probes},
 		TLS:     tlsConfig,
-	}, signer, verifier, exchange.Options{Logger: o.Logger.With("component", "exchange"), Observers: o.Observers})
+	}, signer, m.InstrumentVerifier(verifier), exchange.Options{Logger: o.Logger.With("component", "exchange"), Observers: o.Observers})
 }

@@ -35,6 +35,7 @@ var commands = map[string]command{
 	"mock":    {"run a mock of an external system: shep, payments, mailbox", runMock},
 	"serve":   {"run the gateway from a configuration file", runServe},
 	"config":  {"check a configuration file: config check FILE", runConfig},
+	"api-key": {"make an API key for a back end and the hash the configuration keeps", runAPIKey},
 	"up":      {"run the gateway and every mock locally, development keys made on first run", runUp},
 	"reports": {"list, show and resend failure reports: reports list|show ID|resend ID", runReports},
 }

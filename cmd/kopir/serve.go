@@ -2,20 +2,26 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/kopir/kopir/config"
 	"github.com/kopir/kopir/gateway"
+	"github.com/kopir/kopir/gateway/access"
 	mailboxmock "github.com/kopir/kopir/mocks/mailbox"
 	"github.com/kopir/kopir/signing/devpki"
 )
@@ -44,37 +50,61 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "kopir serve:", err)
 		return 1
 	}
-	if err := runGateway(ctx, cfg, ln, log, e.getenv, nil); err != nil {
+	opsLn, err := net.Listen("tcp", cfg.Ops.Listen)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintln(e.stderr, "kopir serve:", err)
+		return 1
+	}
+	if err := runGateway(ctx, cfg, ln, opsLn, log, e.getenv, nil); err != nil {
 		fmt.Fprintln(e.stderr, "kopir serve:", err)
 		return 1
 	}
 	return 0
 }
 
-// runGateway runs the gateway on ln until ctx ends, then stops in order:
-// the API stops taking calls and finishes those in flight, the outbox
-// delivers what is due (for at most drainTimeout), and everything closes.
-// ready, when set, is called once the gateway is assembled.
-func runGateway(ctx context.Context, cfg *config.Config, ln net.Listener, log *slog.Logger, getenv func(string) string, ready func(*gateway.Gateway)) error {
+// runGateway runs the gateway's API on ln and its operators' side on
+// opsLn until ctx ends, then stops in order: readiness turns 503 so load
+// balancers stop sending, the API stops taking calls and finishes those in
+// flight, the outbox delivers what is due (for at most drainTimeout), the
+// operators' listener closes last. ready, when set, is called once the
+// gateway is assembled.
+func runGateway(ctx context.Context, cfg *config.Config, ln, opsLn net.Listener, log *slog.Logger, getenv func(string) string,
+	ready func(*gateway.Gateway)) error {
 	g, err := gateway.New(ctx, cfg, gateway.Options{Logger: log, Getenv: getenv})
 	if err != nil {
 		ln.Close()
+		opsLn.Close()
 		return err
 	}
 	defer g.Close()
-	log.Info("serving", "api", "http://"+ln.Addr().String()+"/", "certificate_expires", g.Certificate.NotAfter)
+	scheme := "http"
+	if g.TLS != nil {
+		ln = tls.NewListener(ln, g.TLS)
+		scheme = "https"
+	}
+	log.Info("serving", "api", scheme+"://"+ln.Addr().String()+"/", "ops", "http://"+opsLn.Addr().String()+"/",
+		"certificate_expires", g.Certificate.NotAfter)
 	if ready != nil {
 		ready(g)
 	}
 	deliver, stopDelivery := context.WithCancel(context.WithoutCancel(ctx))
 	delivered := make(chan error, 1)
 	go func() { delivered <- g.Run(deliver) }()
-	err = serve(ctx, ln, g.Handler(), nil)
+	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
+	opsDone := make(chan error, 1)
+	go func() { opsDone <- serve(opsCtx, opsLn, g.OpsHandler(), nil) }()
+
+	err = serve(ctx, ln, g.Handler(), func() { g.Health.SetMaintenance(true) })
 	stopDelivery()
 	<-delivered
 	drain, cancel := context.WithTimeout(context.Background(), drainTimeout)
 	defer cancel()
 	g.Drain(drain)
+	stopOps()
+	if opsErr := <-opsDone; err == nil {
+		err = opsErr
+	}
 	log.Info("stopped")
 	return err
 }
@@ -123,6 +153,14 @@ reports:
   window: 1m
   backoff_min: 1s
   backoff_max: 30s
+ops:
+  listen: %s
+# One back end with every right; its key is in %s (kept there, hashed here).
+clients:
+  - name: dev
+    api_key_sha256: [%s]
+    allow: ["*"]
+    rate: 50
 `
 
 func runUp(ctx context.Context, e *env, args []string) int {
@@ -134,6 +172,7 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	payListen := fs.String("payments-listen", mocks["payments"].listen, "the mock payment gateway's `address`")
 	mailListen := fs.String("mailbox-listen", mailboxHTTP, "the mock mailbox's web view `address`")
 	smtpListen := fs.String("smtp-listen", mailboxSMTP, "the mock mailbox's SMTP `address`")
+	opsListen := fs.String("ops-listen", "127.0.0.1:9464", "the operators' `address`: metrics, health")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: kopir up [flags]\n\nRuns the gateway with the mock SHEP, the mock payment gateway and the mock mailbox,\n"+
 			"an outbox database and development keys under the data folder, made on first run.")
@@ -185,6 +224,15 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
+	opsLn, err := listenOn(*opsListen)
+	if err != nil {
+		return fail(err)
+	}
+	keyFile := filepath.Join(dir, "api-key")
+	apiKey, keySum, err := devAPIKey(keyFile)
+	if err != nil {
+		return fail(err)
+	}
 	shepMock, err := newMock(mocks["shep"], pki, "", "", "", "", log.With("component", "mock-shep"))
 	if err != nil {
 		return fail(err)
@@ -198,7 +246,7 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	ca := filepath.Join(pki, devpki.CAFile)
 	cfgPath := filepath.Join(dir, "kopir.yaml")
 	text := fmt.Sprintf(devConfig, apiLn.Addr(), gw.Key, gw.Cert, shepLn.Addr(), ca, payLn.Addr(), ca,
-		filepath.Join(dir, "kopir-outbox.db"), smtpLn.Addr().(*net.TCPAddr).Port)
+		filepath.Join(dir, "kopir-outbox.db"), smtpLn.Addr().(*net.TCPAddr).Port, opsLn.Addr(), keyFile, keySum)
 	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
 		return fail(err)
 	}
@@ -214,23 +262,27 @@ func runUp(ctx context.Context, e *env, args []string) int {
   mock SHEP        http://%[2]s/  (WSDL: ?wsdl, faults: /_control/faults)
   mock payments    http://%[3]s/
   mock mailbox     http://%[6]s/  (SMTP %[7]s; failure reports to the desk land here)
+  ops              http://%[8]s/  (/metrics, /healthz, /readyz, /maintenance)
   configuration    %[4]s
   development keys %[5]s
+  API key          %[9]s  (in %[10]s)
 
 Try:
-  curl -s %[1]s/v1/legal-entities/050340000108
-  curl -s %[1]s/v1/persons/880101300010/documents -H 'Kopir-Application-Id: KZ-LIC-2026-00017'
-  curl -s -X POST %[1]s/v1/fee-checks -d '{"payer":"050340000108","application":"KZ-LIC-2026-00017","kind":"issue"}'
+  K='Authorization: Bearer %[9]s'
+  curl -s -H "$K" %[1]s/v1/legal-entities/050340000108
+  curl -s -H "$K" %[1]s/v1/persons/880101300010/documents -H 'Kopir-Application-Id: KZ-LIC-2026-00017'
+  curl -s -H "$K" -X POST %[1]s/v1/fee-checks -d '{"payer":"050340000108","application":"KZ-LIC-2026-00017","kind":"issue"}'
   # a failure of a digital system, reported to the desk:
   curl -s -X POST http://%[2]s/_control/faults -d '{"kind":"fault","code":"E_DB","count":1}'
-  curl -s %[1]s/v1/persons/880101300010/documents -H 'Kopir-Service-Name: Import licence' \
+  curl -s -H "$K" %[1]s/v1/persons/880101300010/documents -H 'Kopir-Service-Name: Import licence' \
     -H 'Kopir-Application-Id: KZ-LIC-2026-00017' -H 'Kopir-Recipient-Id: 880101300010' \
     -H "Kopir-Authorized-At: $(date -Iseconds)"
-  curl -s %[1]s/v1/failure-reports
+  curl -s -H "$K" %[1]s/v1/failure-reports
   curl -s http://%[6]s/messages
+  curl -s http://%[8]s/metrics | grep ^kopir_
 
 Ctrl-C stops everything.
-`, api, shepLn.Addr(), payLn.Addr(), cfgPath, pki, mailLn.Addr(), smtpLn.Addr())
+`, api, shepLn.Addr(), payLn.Addr(), cfgPath, pki, mailLn.Addr(), smtpLn.Addr(), opsLn.Addr(), apiKey, keyFile)
 	}
 
 	// The mocks outlive the gateway: at Ctrl-C the gateway drains its
@@ -263,7 +315,7 @@ Ctrl-C stops everything.
 	})
 	run(4, func() error {
 		defer stopMocks()
-		return runGateway(ctx, cfg, apiLn, log, e.getenv, banner)
+		return runGateway(ctx, cfg, apiLn, opsLn, log, e.getenv, banner)
 	})
 	wg.Wait()
 	lns = nil // served and closed
@@ -271,5 +323,31 @@ Ctrl-C stops everything.
 		return fail(err)
 	}
 	fmt.Fprintln(e.stdout, "Kopir stopped.")
+	return 0
+}
+
+// devAPIKey reads the development API key from path, making it on first
+// run, and returns it with its hash.
+func devAPIKey(path string) (key, sum string, err error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		key, sum = access.NewKey()
+		return key, sum, os.WriteFile(path, []byte(key+"\n"), 0o600)
+	}
+	if err != nil {
+		return "", "", err
+	}
+	key = strings.TrimSpace(string(b))
+	h := sha256.Sum256([]byte(key))
+	return key, hex.EncodeToString(h[:]), nil
+}
+
+func runAPIKey(_ context.Context, e *env, args []string) int {
+	if len(args) != 0 {
+		fmt.Fprintln(e.stderr, "usage: kopir api-key\n\nPrints a new API key and, for the configuration's clients[].api_key_sha256, its hash.")
+		return 2
+	}
+	key, sum := access.NewKey()
+	fmt.Fprintf(e.stdout, "key:    %s\nsha256: %s\n", key, sum)
 	return 0
 }

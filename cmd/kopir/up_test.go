@@ -71,8 +71,22 @@ func TestUp(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	api, stop, stderr, urls := startBanner(t, []string{"up", "--data", data, "--listen", "127.0.0.1:0",
 		"--shep-listen", "127.0.0.1:0", "--payments-listen", "127.0.0.1:0", "--mailbox-listen", "127.0.0.1:0",
-		"--smtp-listen", "127.0.0.1:0"}, func(string) string { return "" })
+		"--smtp-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0"}, func(string) string { return "" })
+	// Without the API key: 401. With it (kopir up made one): the call.
 	resp, err := http.Get(api + "/v1/legal-entities/121140000109")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("no key: HTTP %d", resp.StatusCode)
+	}
+	key, err := os.ReadFile(filepath.Join(data, "api-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := authClient{strings.TrimSpace(string(key))}
+	resp, err = client.Get(api + "/v1/legal-entities/121140000109")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +96,7 @@ func TestUp(t *testing.T) {
 	if resp.StatusCode != 200 || e.BIN != "121140000109" || e.Status != "active" {
 		t.Fatalf("HTTP %d %+v", resp.StatusCode, e)
 	}
-	resp, err = http.Post(api+"/v1/fee-checks", "application/json", strings.NewReader(`{"payer":"850721400012","kind":"reissue"}`))
+	resp, err = client.Post(api+"/v1/fee-checks", "application/json", strings.NewReader(`{"payer":"850721400012","kind":"reissue"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +111,7 @@ func TestUp(t *testing.T) {
 	if shep == "" || mailbox == "" {
 		t.Fatalf("banner URLs: %v", urls)
 	}
-	resp, err = http.Post(shep+"/_control/faults", "application/json", strings.NewReader(`{"kind":"fault","code":"E_DB","message":"database down"}`))
+	resp, err = client.Post(shep+"/_control/faults", "application/json", strings.NewReader(`{"kind":"fault","code":"E_DB","message":"database down"}`))
 	if err != nil || resp.StatusCode/100 != 2 {
 		t.Fatalf("inject: %v %v", err, resp)
 	}
@@ -107,7 +121,7 @@ func TestUp(t *testing.T) {
 	req.Header.Set("Kopir-Application-Id", "KZ-LIC-2026-00017")
 	req.Header.Set("Kopir-Recipient-Id", "880101300010")
 	req.Header.Set("Kopir-Authorized-At", time.Now().Add(-time.Minute).Format(time.RFC3339))
-	if resp, err = http.DefaultClient.Do(req); err != nil || resp.StatusCode != 502 {
+	if resp, err = client.Do(req); err != nil || resp.StatusCode != 502 {
 		t.Fatalf("call through a failing SHEP: %v %v", err, resp)
 	}
 	resp.Body.Close()
@@ -116,7 +130,7 @@ func TestUp(t *testing.T) {
 		MessageID string `json:"message_id"`
 	}
 	for deadline := time.Now().Add(20 * time.Second); len(msgs) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		resp, err := http.Get(mailbox + "/messages")
+		resp, err := client.Get(mailbox + "/messages")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +140,7 @@ func TestUp(t *testing.T) {
 	if len(msgs) != 1 || !strings.Contains(msgs[0].Subject, "Import licence") || !strings.Contains(msgs[0].Subject, "KZ-LIC-2026-00017") {
 		t.Fatalf("mailbox: %+v", msgs)
 	}
-	resp, _ = http.Get(api + "/v1/failure-reports?state=delivered")
+	resp, _ = client.Get(api + "/v1/failure-reports?state=delivered")
 	var list struct {
 		Reports []struct{ ID string }
 	}
@@ -135,6 +149,29 @@ func TestUp(t *testing.T) {
 	if len(list.Reports) != 1 {
 		t.Fatalf("delivered reports: %+v", list)
 	}
+	// The operators' side: metrics count what happened, health answers.
+	ops := urls["ops"]
+	resp, err = client.Get(ops + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`kopir_upstream_requests_total{outcome="ok",service="GBDUL_UniversalServiceSync",system="shep"} 1`,
+		`kopir_api_requests_total{code="401",method="GET",route="/v1/legal-entities/{bin}"} 1`,
+		`kopir_failure_report_deliveries_total{result="ok"} 1`, "kopir_signing_certificate_expiry_timestamp_seconds "} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(string(b), "880101300010") || strings.Contains(string(b), "121140000109") {
+		t.Error("personal data in metrics")
+	}
+	resp, err = client.Get(ops + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("readyz: %v %v", err, resp)
+	}
+	resp.Body.Close()
 	if code := stop(); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
@@ -183,5 +220,88 @@ func TestConfigCheck(t *testing.T) {
 	}
 	if r := kopir(t, "", nil, "serve", "--config", bad); r.code != 2 || !strings.Contains(r.stderr, "shep.url") {
 		t.Fatalf("serve with a bad configuration: %+v", r)
+	}
+}
+
+// authClient sends the API key with every request.
+type authClient struct{ key string }
+
+func (c authClient) Do(req *http.Request) (*http.Response, error) {
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	return http.DefaultClient.Do(req)
+}
+
+func (c authClient) Get(url string) (*http.Response, error) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.Do(req)
+}
+
+func (c authClient) Post(url, contentType string, body io.Reader) (*http.Response, error) {
+	req, err := http.NewRequest("POST", url, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", contentType)
+	return c.Do(req)
+}
+
+// TestShutdownDrains: Ctrl-C while a call is in flight lets the call
+// finish before Kopir exits.
+func TestShutdownDrains(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	api, stop, stderr, urls := startBanner(t, []string{"up", "--data", data, "--listen", "127.0.0.1:0",
+		"--shep-listen", "127.0.0.1:0", "--payments-listen", "127.0.0.1:0", "--mailbox-listen", "127.0.0.1:0",
+		"--smtp-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0"}, func(string) string { return "" })
+	key, _ := os.ReadFile(filepath.Join(data, "api-key"))
+	client := authClient{strings.TrimSpace(string(key))}
+	resp, err := http.Post(urls["mock SHEP"]+"/_control/faults", "application/json", strings.NewReader(`{"kind":"delay","delay":"1500ms","count":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	type result struct {
+		status int
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := client.Get(api + "/v1/legal-entities/121140000109")
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		resp.Body.Close()
+		done <- result{status: resp.StatusCode}
+	}()
+	// Wait until the call is inside the mock SHEP, then stop.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(urls["mock SHEP"] + "/_control/calls")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), "GBDUL") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the call never reached the mock: %s", b)
+		}
+	}
+	stopped := make(chan int, 1)
+	go func() { stopped <- stop() }()
+	r := <-done
+	if r.err != nil || r.status != 200 {
+		t.Fatalf("the call in flight at shutdown: %d %v", r.status, r.err)
+	}
+	if code := <-stopped; code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	// And nothing new is taken once stopped.
+	if _, err := client.Get(api + "/v1/legal-entities/121140000109"); err == nil {
+		t.Error("a call served after shutdown")
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/kopir/kopir/adapters/payments"
 	"github.com/kopir/kopir/adapters/persons"
 	"github.com/kopir/kopir/adapters/soleproprietors"
+	"github.com/kopir/kopir/gateway/access"
 	"github.com/kopir/kopir/gateway/exchange"
 	"github.com/kopir/kopir/gateway/iin"
 	"github.com/kopir/kopir/gateway/outbox"
@@ -69,6 +70,22 @@ type Options struct {
 	// UploadLimit bounds a failure report's body, screenshots included.
 	// Default: 20 MiB.
 	UploadLimit int64
+	// Guard admits callers; nil admits everyone (development only).
+	Guard Guard
+	// Observer hears of every request (metrics).
+	Observer Observer
+}
+
+// Guard names the client behind a request and checks it holds a right;
+// *access.Access is one. Refusals are *access.Error.
+type Guard interface {
+	Admit(r *http.Request, right string) (client string, err error)
+}
+
+// Observer hears of requests; *metrics.Metrics is one.
+type Observer interface {
+	APIRequest(route, method string, code int, d time.Duration)
+	APIInFlight(delta int)
 }
 
 // Headers that carry the application context, as percent-encoded UTF-8.
@@ -83,30 +100,33 @@ const (
 	HeaderRequestID      = "Kopir-Request-Id"
 )
 
-// Route is one operation of the API.
+// Route is one operation of the API and the right it needs ("" for
+// none).
 type Route struct {
-	Method, Pattern string
-	handler         func(*Server, http.ResponseWriter, *http.Request) error
+	Method, Pattern, Right string
+	handler                func(*Server, http.ResponseWriter, *http.Request) error
 }
 
 // Routes are the API's operations; the OpenAPI description must list
 // exactly these (a test keeps it so).
 var Routes = []Route{
-	{http.MethodGet, "/v1/legal-entities/{bin}", (*Server).legalEntity},
-	{http.MethodGet, "/v1/sole-proprietors/{iin}", (*Server).soleProprietor},
-	{http.MethodGet, "/v1/persons/{iin}/documents", (*Server).documents},
-	{http.MethodGet, "/v1/fees", (*Server).fee},
-	{http.MethodPost, "/v1/fee-checks", (*Server).feeCheck},
-	{http.MethodGet, "/v1/payments/{id}", (*Server).payment},
-	{http.MethodPost, "/v1/failure-reports", (*Server).postReport},
-	{http.MethodGet, "/v1/failure-reports", (*Server).listReports},
-	{http.MethodGet, "/v1/failure-reports/{id}", (*Server).getReport},
-	{http.MethodGet, "/openapi.json", (*Server).openapi},
+	{http.MethodGet, "/v1/legal-entities/{bin}", access.RightLegalEntities, (*Server).legalEntity},
+	{http.MethodGet, "/v1/sole-proprietors/{iin}", access.RightSoleProprietors, (*Server).soleProprietor},
+	{http.MethodGet, "/v1/persons/{iin}/documents", access.RightPersons, (*Server).documents},
+	{http.MethodGet, "/v1/fees", access.RightPayments, (*Server).fee},
+	{http.MethodPost, "/v1/fee-checks", access.RightPayments, (*Server).feeCheck},
+	{http.MethodGet, "/v1/payments/{id}", access.RightPayments, (*Server).payment},
+	{http.MethodPost, "/v1/failure-reports", access.RightReport, (*Server).postReport},
+	{http.MethodGet, "/v1/failure-reports", access.RightReportsRead, (*Server).listReports},
+	{http.MethodGet, "/v1/failure-reports/{id}", access.RightReportsRead, (*Server).getReport},
+	{http.MethodGet, "/openapi.json", "", (*Server).openapi},
 }
 
 // Server serves the API. It is an http.Handler.
 type Server struct {
 	b           Backends
+	guard       Guard
+	obs         Observer
 	reports     Reports
 	uploadLimit int64
 	mux         *http.ServeMux
@@ -116,7 +136,8 @@ type Server struct {
 
 // New returns a Server over b.
 func New(b Backends, o Options) *Server {
-	s := &Server{b: b, reports: b.Reports, uploadLimit: o.UploadLimit, mux: http.NewServeMux(), log: o.Logger, now: o.Now}
+	s := &Server{b: b, guard: o.Guard, obs: o.Observer, reports: b.Reports, uploadLimit: o.UploadLimit, mux: http.NewServeMux(),
+		log: o.Logger, now: o.Now}
 	if s.uploadLimit <= 0 {
 		s.uploadLimit = defaultUploadLimit
 	}
@@ -135,19 +156,19 @@ func New(b Backends, o Options) *Server {
 			var allow []string
 			for _, rt := range routes {
 				if rt.Method == r.Method || rt.Method == http.MethodGet && r.Method == http.MethodHead {
-					s.serve(w, r, pattern, rt.handler)
+					s.serve(w, r, pattern, rt.Right, rt.handler)
 					return
 				}
 				allow = append(allow, rt.Method)
 			}
 			w.Header().Set("Allow", strings.Join(allow, ", "))
-			s.serve(w, r, pattern, func(*Server, http.ResponseWriter, *http.Request) error {
+			s.serve(w, r, pattern, "", func(*Server, http.ResponseWriter, *http.Request) error {
 				return &problem{Type: typeMethod, Status: http.StatusMethodNotAllowed, Detail: r.Method + " is not allowed here"}
 			})
 		})
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.serve(w, r, "unmatched", func(*Server, http.ResponseWriter, *http.Request) error {
+		s.serve(w, r, "unmatched", "", func(*Server, http.ResponseWriter, *http.Request) error {
 			return &problem{Type: typeNotFound, Status: http.StatusNotFound, Detail: "no such resource; see /openapi.json"}
 		})
 	})
@@ -156,11 +177,16 @@ func New(b Backends, o Options) *Server {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// serve runs a handler with the request id, the application context and
-// the error mapping; it logs the route pattern, never the path (which
-// holds IINs).
-func (s *Server) serve(w http.ResponseWriter, r *http.Request, pattern string, h func(*Server, http.ResponseWriter, *http.Request) error) {
+// serve runs a handler with the request id, admission, the application
+// context and the error mapping; it logs who called what and how it
+// ended: the route pattern, never the path (which holds IINs).
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, pattern, right string, h func(*Server, http.ResponseWriter, *http.Request) error) {
 	start := s.now()
+	if s.obs != nil {
+		s.obs.APIInFlight(1)
+		defer s.obs.APIInFlight(-1)
+	}
+	client := ""
 	id := r.Header.Get(HeaderRequestID)
 	if id == "" || len(id) > 64 || strings.ContainsAny(id, "\r\n") {
 		var b [12]byte
@@ -170,6 +196,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, pattern string, h
 	w.Header().Set(HeaderRequestID, id)
 	rw := &statusWriter{ResponseWriter: w}
 	err := func() error {
+		if s.guard != nil && right != "" {
+			var err error
+			if client, err = s.guard.Admit(r, right); err != nil {
+				return err
+			}
+		}
 		app, err := appContext(r.Header)
 		if err != nil {
 			return err
@@ -178,11 +210,24 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, pattern string, h
 		return h(s, rw, r)
 	}()
 	if err != nil {
+		var ae *access.Error
+		if errors.As(err, &ae) {
+			switch ae.Status {
+			case http.StatusUnauthorized:
+				rw.Header().Set("WWW-Authenticate", `Bearer realm="kopir"`)
+			case http.StatusTooManyRequests:
+				rw.Header().Set("Retry-After", access.RetryAfterSeconds(ae.RetryAfter))
+			}
+		}
 		writeProblem(rw, toProblem(err, id))
 	}
+	d := s.now().Sub(start)
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "api",
-		slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", pattern),
-		slog.Int("status", rw.status), slog.Duration("duration", s.now().Sub(start)))
+		slog.String("request_id", id), slog.String("client", client), slog.String("method", r.Method), slog.String("route", pattern),
+		slog.Int("status", rw.status), slog.Duration("duration", d))
+	if s.obs != nil {
+		s.obs.APIRequest(pattern, r.Method, rw.status, d)
+	}
 }
 
 type statusWriter struct {
@@ -355,6 +400,9 @@ const (
 	typeInternal    = "urn:kopir:problem:internal"
 	typeUnsupported = "urn:kopir:problem:unsupported-media-type"
 	typeTooLarge    = "urn:kopir:problem:too-large"
+	typeUnauth      = "urn:kopir:problem:unauthorized"
+	typeForbidden   = "urn:kopir:problem:forbidden"
+	typeRateLimited = "urn:kopir:problem:rate-limited"
 )
 
 var titles = map[string]string{
@@ -362,6 +410,7 @@ var titles = map[string]string{
 	typeRejected: "Rejected by the upstream system", typeUpstream: "Upstream system failed",
 	typeUnavailable: "Upstream system unavailable", typeTimeout: "Upstream system timed out", typeInternal: "Internal error",
 	typeUnsupported: "Unsupported media type", typeTooLarge: "Request too large",
+	typeUnauth: "Unauthorized", typeForbidden: "Forbidden", typeRateLimited: "Too many requests",
 }
 
 // problem is an RFC 9457 problem detail, with Kopir's extensions.
@@ -400,8 +449,11 @@ func toProblem(err error, requestID string) *problem {
 		me *adapters.MalformedError
 		xe *exchange.Error
 	)
+	var ae *access.Error
 	switch {
 	case errors.As(err, &p):
+	case errors.As(err, &ae):
+		p = &problem{Type: map[int]string{401: typeUnauth, 403: typeForbidden, 429: typeRateLimited}[ae.Status], Status: ae.Status, Detail: ae.Msg}
 	case errors.As(err, &ie), errors.As(err, &pe):
 		p = &problem{Type: typeBadInput, Status: http.StatusBadRequest, Detail: err.Error()}
 	case errors.Is(err, outbox.ErrNotFound):

@@ -260,6 +260,13 @@ func TestOpenAPI(t *testing.T) {
 				t.Errorf("%s: its bad-input problem is not described", key)
 			}
 		}
+		if r.Right != "" {
+			for _, code := range []string{"401", "403", "429"} {
+				if _, ok := o.Responses[code]; !ok {
+					t.Errorf("%s needs the right %s: its %s is not described", key, r.Right, code)
+				}
+			}
+		}
 	}
 	for path, ops := range spec.Paths {
 		for method := range ops {

@@ -1,0 +1,136 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kopir/kopir/config"
+	"github.com/kopir/kopir/signing/devpki"
+)
+
+// assemble builds a gateway whose signing certificate expires at notAfter.
+func assemble(t *testing.T, notAfter time.Time) (*Gateway, *prometheus.Registry) {
+	t.Helper()
+	dir := t.TempDir()
+	ca, err := devpki.NewCA(devpki.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Issue(devpki.ECDSAP256, devpki.GatewaySubject, time.Now().Add(-time.Hour), notAfter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := devpki.FilesFor(dir, "gateway")
+	if err := leaf.Write(files, "pw"); err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, []byte(certPEM(t, ca)), 0o644)
+	yaml := fmt.Sprintf(`
+identity: {key: %q, cert: %q}
+shep: {url: "http://127.0.0.1:1/", sender_id: k, trust: [%q]}
+payments: {url: "http://127.0.0.1:2/", sender_id: k, trust: [%q]}
+reports: {from: kopir@example.kz, database: %q, smtp: {host: 127.0.0.1, tls: none}}
+allow_anonymous: true
+`, files.Key, files.Cert, caFile, caFile, filepath.Join(dir, "outbox.db"))
+	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	g, err := New(context.Background(), cfg, Options{Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	return g, reg
+}
+
+func certPEM(t *testing.T, ca *devpki.CA) string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}))
+}
+
+func readyz(t *testing.T, g *Gateway) (int, map[string]any) {
+	t.Helper()
+	srv := httptest.NewServer(g.OpsHandler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	json.NewDecoder(resp.Body).Decode(&body)
+	return resp.StatusCode, body
+}
+
+func TestReadiness(t *testing.T) {
+	g, _ := assemble(t, time.Now().AddDate(1, 0, 0))
+	code, body := readyz(t, g)
+	checks, _ := body["checks"].(map[string]any)
+	if code != 200 || len(checks) != 5 {
+		t.Fatalf("%d %v", code, body)
+	}
+	for _, name := range []string{"signing_key", "signing_certificate", "database"} {
+		if c, _ := checks[name].(map[string]any); c["ok"] != true {
+			t.Errorf("%s: %v", name, checks[name])
+		}
+	}
+	g.Health.SetMaintenance(true)
+	if code, _ := readyz(t, g); code != 503 {
+		t.Errorf("maintenance: %d", code)
+	}
+
+	// A certificate with less than a day left: not ready.
+	g, _ = assemble(t, time.Now().Add(12*time.Hour))
+	code, body = readyz(t, g)
+	c := body["checks"].(map[string]any)["signing_certificate"].(map[string]any)
+	if code != 503 || c["ok"] != false || !strings.Contains(c["detail"].(string), "expires") {
+		t.Errorf("expiring certificate: %d %v", code, c)
+	}
+	// The database closed: not ready.
+	g, _ = assemble(t, time.Now().AddDate(1, 0, 0))
+	g.Outbox.Close()
+	if code, _ := readyz(t, g); code != 503 {
+		t.Errorf("closed database: %d", code)
+	}
+}
+
+func TestOpsMetrics(t *testing.T) {
+	notAfter := time.Date(2027, 6, 1, 0, 0, 0, 0, time.UTC)
+	g, _ := assemble(t, notAfter)
+	readyz(t, g) // signs once
+	srv := httptest.NewServer(g.OpsHandler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{
+		"kopir_signing_certificate_expiry_timestamp_seconds " + strconv.FormatFloat(float64(notAfter.Unix()), 'g', -1, 64),
+		`kopir_upstream_breaker_state{system="shep"} 0`,
+		`kopir_upstream_breaker_state{system="payments"} 0`,
+		`kopir_failure_reports{state="pending"} 0`,
+		`kopir_signature_operations_total{operation="sign",result="ok"} 1`,
+		"kopir_build_info{", "go_goroutines ", "process_",
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
