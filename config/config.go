@@ -71,7 +71,8 @@ func (s Secret) Resolve(getenv func(string) string) (string, error) {
 	return "", nil
 }
 
-func (s Secret) set() bool { return s.Env != "" || s.File != "" }
+// Set reports whether the secret is configured.
+func (s Secret) Set() bool { return s.Env != "" || s.File != "" }
 
 // Config is all of Kopir's configuration.
 type Config struct {
@@ -156,6 +157,10 @@ type Ops struct {
 type Reports struct {
 	// Database is the outbox's SQLite file. Default: kopir-outbox.db.
 	Database string `yaml:"database"`
+	// Postgres is where a postgres:// URL is (it holds a password): set,
+	// the outbox is in PostgreSQL, shared by every replica, and Database
+	// is unused. Default: unset (SQLite).
+	Postgres Secret `yaml:"postgres"`
 	// To are the desk's addresses. Default: [sd@nitec.kz].
 	To []string `yaml:"to"`
 	// From is the sender address. Required.
@@ -419,7 +424,7 @@ func (c *Config) Validate(getenv func(string) string) error {
 		bad("identity", "give key and cert, or p12, not both")
 	case id.P12 != "":
 		exists("identity.p12", id.P12)
-		if !id.P12Password.set() {
+		if !id.P12Password.Set() {
 			bad("identity.p12_password", "required with identity.p12 (env or file)")
 		} else if _, err := id.P12Password.Resolve(getenv); err != nil {
 			bad("identity.p12_password", "%v", err)
@@ -501,12 +506,19 @@ func (c *Config) Validate(getenv func(string) string) error {
 	if r.SMTP.Port < 1 || r.SMTP.Port > 65535 {
 		bad("reports.smtp.port", "%d is not a port", r.SMTP.Port)
 	}
-	if r.SMTP.Username != "" && !r.SMTP.Password.set() {
+	if r.SMTP.Username != "" && !r.SMTP.Password.Set() {
 		bad("reports.smtp.password", "required with reports.smtp.username (env or file)")
 	} else if _, err := r.SMTP.Password.Resolve(getenv); err != nil {
 		bad("reports.smtp.password", "%v", err)
 	}
 	exists("reports.smtp.ca", r.SMTP.CA)
+	if r.Postgres.Set() {
+		if u, err := r.Postgres.Resolve(getenv); err != nil {
+			bad("reports.postgres", "%v", err)
+		} else if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			bad("reports.postgres", "not a postgres:// URL")
+		}
+	}
 	if r.BackoffMin > r.BackoffMax {
 		bad("reports.backoff_min", "greater than backoff_max")
 	}
@@ -543,6 +555,15 @@ func (c *Config) Validate(getenv func(string) string) error {
 		bad("ops.listen", "must differ from listen: metrics and health have their own listener")
 	}
 	return errors.Join(errs...)
+}
+
+// OutboxDatabase is the outbox's database: the PostgreSQL URL when one is
+// configured, else the SQLite file.
+func (r Reports) OutboxDatabase(getenv func(string) string) (string, error) {
+	if r.Postgres.Set() {
+		return r.Postgres.Resolve(getenv)
+	}
+	return r.Database, nil
 }
 
 // AccessClients are the clients in access's terms.

@@ -74,6 +74,8 @@ func TestErrorsNameTheField(t *testing.T) {
 			"reports.smtp.host", "clients"}},
 		{"bad clients", strings.Replace(minimal, "allow: [persons]", "allow: [everything]", 1) +
 			"tls: {cert: c.pem}\nops: {listen: \"127.0.0.1:8080\"}\n", nil, []string{"unknown right", "tls", "ops.listen"}},
+		{"bad postgres", strings.Replace(minimal, "smtp: {host: relay.example.kz}}", "smtp: {host: relay.example.kz}, postgres: {env: PG}}", 1),
+			map[string]string{"PG": "mysql://x"}, []string{"reports.postgres", "not a postgres:// URL"}},
 		{"bad key hash", strings.Replace(minimal, "8c6976e5", "zz", 1), nil, []string{"api_key_sha256", "not a hex SHA-256"}},
 		{"anonymous", minimal[:strings.Index(minimal, "clients:")] + "allow_anonymous: true\n", nil, nil},
 		{"no clients", minimal[:strings.Index(minimal, "clients:")], nil, []string{"clients: required"}},

@@ -265,12 +265,16 @@ func newOutbox(ctx context.Context, r config.Reports, obs outbox.Observer, o Opt
 	if err != nil {
 		return nil, err
 	}
-	if dir := filepath.Dir(r.Database); dir != "" {
-		if err := os.MkdirAll(dir, 0o700); err != nil {
+	database, err := r.OutboxDatabase(o.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if !r.Postgres.Set() {
+		if err := os.MkdirAll(filepath.Dir(database), 0o700); err != nil {
 			return nil, err
 		}
 	}
-	return outbox.Open(ctx, r.Database, sender, outbox.Options{
+	return outbox.Open(ctx, database, sender, outbox.Options{
 		Mail: report.MailOptions{From: r.From, To: r.To, MaxEvidence: r.MaxEvidence},
 		Hold: time.Duration(r.Hold), Window: time.Duration(r.Window),
 		BackoffMin: time.Duration(r.BackoffMin), BackoffMax: time.Duration(r.BackoffMax),

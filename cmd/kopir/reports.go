@@ -35,7 +35,11 @@ func runReports(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	ob, err := outbox.Open(ctx, cfg.Reports.Database, nil, outbox.Options{
+	database, err := cfg.Reports.OutboxDatabase(e.getenv)
+	if err != nil {
+		return fail(err)
+	}
+	ob, err := outbox.Open(ctx, database, nil, outbox.Options{
 		Mail: report.MailOptions{From: cfg.Reports.From, To: cfg.Reports.To, MaxEvidence: cfg.Reports.MaxEvidence}})
 	if err != nil {
 		return fail(err)

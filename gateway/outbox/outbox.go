@@ -4,8 +4,11 @@
 // failed (flood control), and mailed by a delivery loop that retries with
 // back-off and resumes after a restart or a crash.
 //
-// One Kopir process owns one SQLite file; replicas sharing an outbox need
-// the PostgreSQL store, which is not written yet.
+// The database is SQLite (pure Go, no server: the default) or PostgreSQL,
+// which lets several Kopir replicas share one outbox: an incident is
+// claimed for a lease before it is mailed, so one replica sends it, and a
+// replica that dies mid-delivery leaves it to the others when the lease
+// ends. One Kopir process owns one SQLite file.
 package outbox
 
 import (
@@ -23,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL, for replicas sharing one outbox
 	mail "github.com/wneessen/go-mail"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver: no cgo, one static binary
 
@@ -70,6 +74,8 @@ type Observer interface {
 // Outbox is the durable store and delivery of failure reports.
 type Outbox struct {
 	db     *sql.DB
+	pg     bool   // PostgreSQL, else SQLite
+	owner  string // this process, in claims
 	o      Options
 	sender Sender
 	log    *slog.Logger
@@ -87,22 +93,42 @@ const (
 	StateDelivered State = "delivered"
 )
 
-// Open opens (creating and migrating) the outbox database at path.
-func Open(ctx context.Context, path string, sender Sender, o Options) (*Outbox, error) {
-	if path == "" {
-		return nil, errors.New("outbox: no database path")
+// Open opens (creating and migrating) the outbox database: a PostgreSQL
+// URL (postgres://…) or the path of a SQLite file.
+func Open(ctx context.Context, database string, sender Sender, o Options) (*Outbox, error) {
+	if database == "" {
+		return nil, errors.New("outbox: no database")
 	}
-	// FULL synchronous: an accepted report survives power loss, not just a
-	// crash. busy_timeout: `kopir reports` may write from another process.
-	dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate"
-	db, err := sql.Open("sqlite", dsn)
+	pg := strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
+	var db *sql.DB
+	var err error
+	if pg {
+		db, err = sql.Open("pgx", database)
+	} else {
+		// FULL synchronous: an accepted report survives power loss, not
+		// just a crash. busy_timeout: `kopir reports` may write from
+		// another process. immediate: a transaction that will write takes
+		// the lock when it begins, so two never deadlock upgrading.
+		db, err = sql.Open("sqlite", "file:"+database+"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)"+
+			"&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)&_txlock=immediate")
+		if err == nil {
+			db.SetMaxOpenConns(1)
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	db.SetMaxOpenConns(1)
-	if err := migrate(ctx, db); err != nil {
+	ob := &Outbox{db: db, pg: pg, owner: newID()}
+	if err := ob.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
+	}
+	if !pg {
+		// The file has one owner: claims in it are a dead process's.
+		if _, err := db.ExecContext(ctx, `UPDATE incidents SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by IS NOT NULL`); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("outbox: %w", err)
+		}
 	}
 	if o.Window == 0 {
 		o.Window = 10 * time.Minute
@@ -122,7 +148,7 @@ func Open(ctx context.Context, path string, sender Sender, o Options) (*Outbox, 
 	if len(o.Mail.To) == 0 {
 		o.Mail.To = []string{"sd@nitec.kz"}
 	}
-	ob := &Outbox{db: db, o: o, sender: sender, log: o.Logger, now: o.Now, wake: make(chan struct{}, 1)}
+	ob.o, ob.sender, ob.log, ob.now, ob.wake = o, sender, o.Logger, o.Now, make(chan struct{}, 1)
 	if ob.log == nil {
 		ob.log = slog.New(slog.DiscardHandler)
 	}
@@ -142,6 +168,24 @@ func newID() string {
 	var b [10]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// q writes a query for the database: PostgreSQL numbers its parameters.
+func (ob *Outbox) q(query string) string {
+	if !ob.pg {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range query {
+		if c == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
@@ -167,11 +211,18 @@ func (ob *Outbox) Accept(ctx context.Context, r *report.Report) (incidentID stri
 		return "", fmt.Errorf("outbox: %w", err)
 	}
 	err = ob.tx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT id FROM incidents WHERE system = ? AND fault = ? AND sealed_at IS NULL
-			ORDER BY opened_at DESC LIMIT 1`, r.System, r.Fault).Scan(&incidentID)
+		if ob.pg {
+			// Replicas filing the same failure at once must agree on one
+			// open incident: serialise per (system, fault).
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, r.System+"\x1f"+r.Fault); err != nil {
+				return err
+			}
+		}
+		err := tx.QueryRowContext(ctx, ob.q(`SELECT id FROM incidents WHERE system = ? AND fault = ? AND sealed_at IS NULL
+			ORDER BY opened_at DESC LIMIT 1`), r.System, r.Fault).Scan(&incidentID)
 		if errors.Is(err, sql.ErrNoRows) {
 			var last sql.NullInt64
-			if err := tx.QueryRowContext(ctx, `SELECT MAX(sealed_at) FROM incidents WHERE system = ? AND fault = ?`,
+			if err := tx.QueryRowContext(ctx, ob.q(`SELECT MAX(sealed_at) FROM incidents WHERE system = ? AND fault = ?`),
 				r.System, r.Fault).Scan(&last); err != nil {
 				return err
 			}
@@ -180,18 +231,18 @@ func (ob *Outbox) Accept(ctx context.Context, r *report.Report) (incidentID stri
 				due = next
 			}
 			incidentID = newID()
-			_, err = tx.ExecContext(ctx, `INSERT INTO incidents (id, system, fault, opened_at, state, next_attempt)
-				VALUES (?, ?, ?, ?, ?, ?)`, incidentID, r.System, r.Fault, ms(now), StatePending, ms(due))
+			_, err = tx.ExecContext(ctx, ob.q(`INSERT INTO incidents (id, system, fault, opened_at, state, next_attempt)
+				VALUES (?, ?, ?, ?, ?, ?)`), incidentID, r.System, r.Fault, ms(now), StatePending, ms(due))
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO reports (id, incident_id, received_at, source, system, fault, message_id, body)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.ID, incidentID, ms(now), r.Source, r.System, r.Fault, r.MessageID, body); err != nil {
+		if _, err := tx.ExecContext(ctx, ob.q(`INSERT INTO reports (id, incident_id, received_at, source, system, fault, message_id, body)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`), r.ID, incidentID, ms(now), r.Source, r.System, r.Fault, r.MessageID, body); err != nil {
 			return err
 		}
 		for i, a := range r.Attachments {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO attachments (report_id, seq, name, content_type, data) VALUES (?, ?, ?, ?, ?)`,
+			if _, err := tx.ExecContext(ctx, ob.q(`INSERT INTO attachments (report_id, seq, name, content_type, data) VALUES (?, ?, ?, ?, ?)`),
 				r.ID, i, a.Name, a.ContentType, a.Data); err != nil {
 				return err
 			}
@@ -269,7 +320,8 @@ func (ob *Outbox) Run(ctx context.Context) error {
 
 func (ob *Outbox) nextDue(ctx context.Context) (time.Time, bool) {
 	var next sql.NullInt64
-	if err := ob.db.QueryRowContext(ctx, `SELECT MIN(next_attempt) FROM incidents WHERE state = ?`, StatePending).Scan(&next); err != nil || !next.Valid {
+	if err := ob.db.QueryRowContext(ctx, ob.q(`SELECT MIN(CASE WHEN claimed_until > next_attempt THEN claimed_until ELSE next_attempt END)
+		FROM incidents WHERE state = ?`), StatePending).Scan(&next); err != nil || !next.Valid {
 		return time.Time{}, false
 	}
 	return fromMS(next), true
@@ -280,8 +332,8 @@ func (ob *Outbox) nextDue(ctx context.Context) (time.Time, bool) {
 func (ob *Outbox) DeliverDue(ctx context.Context) (int, error) {
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
-	rows, err := ob.db.QueryContext(ctx, `SELECT id FROM incidents WHERE state = ? AND next_attempt <= ? ORDER BY next_attempt LIMIT 50`,
-		StatePending, ms(ob.now()))
+	rows, err := ob.db.QueryContext(ctx, ob.q(`SELECT id FROM incidents WHERE state = ? AND next_attempt <= ?
+		AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY next_attempt LIMIT 50`), StatePending, ms(ob.now()), ms(ob.now()))
 	if err != nil {
 		return 0, fmt.Errorf("outbox: %w", err)
 	}
@@ -319,7 +371,7 @@ func (ob *Outbox) Drain(ctx context.Context) error {
 			return err
 		}
 		var left int
-		if err := ob.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM incidents WHERE state = ? AND next_attempt <= ?`,
+		if err := ob.db.QueryRowContext(ctx, ob.q(`SELECT COUNT(*) FROM incidents WHERE state = ? AND next_attempt <= ?`),
 			StatePending, ms(ob.now())).Scan(&left); err != nil {
 			return err
 		}
@@ -332,8 +384,35 @@ func (ob *Outbox) Drain(ctx context.Context) error {
 // deliver seals an incident (no report joins it after this) and mails it.
 func (ob *Outbox) deliver(ctx context.Context, id string) error {
 	now := ob.now()
-	if _, err := ob.db.ExecContext(ctx, `UPDATE incidents SET sealed_at = COALESCE(sealed_at, ?) WHERE id = ?`, ms(now), id); err != nil {
+	// Seal it and claim it for a lease: one replica mails it; if that one
+	// dies, the lease ends and another does. Sealing takes Accept's lock,
+	// so a report is either in before the seal or in a new incident.
+	claimed := false
+	err := ob.tx(ctx, func(tx *sql.Tx) error {
+		if ob.pg {
+			var system, fault string
+			if err := tx.QueryRowContext(ctx, `SELECT system, fault FROM incidents WHERE id = $1`, id).Scan(&system, &fault); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, system+"\x1f"+fault); err != nil {
+				return err
+			}
+		}
+		res, err := tx.ExecContext(ctx, ob.q(`UPDATE incidents SET sealed_at = COALESCE(sealed_at, ?), claimed_by = ?, claimed_until = ?
+			WHERE id = ? AND state = ? AND (claimed_until IS NULL OR claimed_until < ?)`),
+			ms(now), ob.owner, ms(now.Add(ob.o.SendTimeout+leaseMargin)), id, StatePending, ms(now))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		claimed = n == 1
 		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !claimed {
+		return errClaimed
 	}
 	inc, err := ob.incident(ctx, id, true)
 	if err != nil {
@@ -347,10 +426,10 @@ func (ob *Outbox) deliver(ctx context.Context, id string) error {
 	}
 	if err != nil {
 		var attempts int
-		ob.db.QueryRowContext(ctx, `SELECT attempts FROM incidents WHERE id = ?`, id).Scan(&attempts)
+		ob.db.QueryRowContext(ctx, ob.q(`SELECT attempts FROM incidents WHERE id = ?`), id).Scan(&attempts)
 		next := now.Add(ob.backoff(attempts))
-		if _, dbErr := ob.db.ExecContext(context.WithoutCancel(ctx), `UPDATE incidents SET attempts = attempts + 1, next_attempt = ?, last_error = ? WHERE id = ?`,
-			ms(next), pii.Text(err.Error()), id); dbErr != nil {
+		if _, dbErr := ob.db.ExecContext(context.WithoutCancel(ctx), ob.q(`UPDATE incidents SET attempts = attempts + 1, next_attempt = ?, last_error = ?,
+			claimed_by = NULL, claimed_until = NULL WHERE id = ?`), ms(next), pii.Text(err.Error()), id); dbErr != nil {
 			return errors.Join(err, dbErr)
 		}
 		ob.log.Warn("failure report not delivered yet", "incident", id, "attempt", attempts+1, "retry_at", next, "error", pii.Text(err.Error()))
@@ -360,7 +439,8 @@ func (ob *Outbox) deliver(ctx context.Context, id string) error {
 		return err
 	}
 	done := ob.now()
-	if _, err := ob.db.ExecContext(context.WithoutCancel(ctx), `UPDATE incidents SET state = ?, delivered_at = ?, attempts = attempts + 1, last_error = '' WHERE id = ?`,
+	if _, err := ob.db.ExecContext(context.WithoutCancel(ctx), ob.q(`UPDATE incidents SET state = ?, delivered_at = ?, attempts = attempts + 1, last_error = '',
+		claimed_by = NULL, claimed_until = NULL WHERE id = ?`),
 		StateDelivered, ms(done), id); err != nil {
 		// Sent but not marked: it will be sent again with the same
 		// Message-ID, which is how the desk recognises a resend.
@@ -373,6 +453,12 @@ func (ob *Outbox) deliver(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// leaseMargin is how long past its send timeout a claim lasts.
+const leaseMargin = 30 * time.Second
+
+// errClaimed: another replica is delivering the incident.
+var errClaimed = errors.New("outbox: claimed by another replica")
 
 func (ob *Outbox) backoff(attempts int) time.Duration {
 	d := float64(ob.o.BackoffMin) * math.Pow(2, float64(attempts))
@@ -390,7 +476,7 @@ func (ob *Outbox) incident(ctx context.Context, id string, withData bool) (*repo
 	inc := &report.Incident{ID: id}
 	var opened int64
 	var sealed sql.NullInt64
-	err := ob.db.QueryRowContext(ctx, `SELECT system, fault, opened_at, sealed_at FROM incidents WHERE id = ?`, id).
+	err := ob.db.QueryRowContext(ctx, ob.q(`SELECT system, fault, opened_at, sealed_at FROM incidents WHERE id = ?`), id).
 		Scan(&inc.System, &inc.Fault, &opened, &sealed)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
@@ -402,7 +488,7 @@ func (ob *Outbox) incident(ctx context.Context, id string, withData bool) (*repo
 	if !sealed.Valid {
 		inc.Sealed = ob.now()
 	}
-	rows, err := ob.db.QueryContext(ctx, `SELECT body FROM reports WHERE incident_id = ? ORDER BY received_at, id`, id)
+	rows, err := ob.db.QueryContext(ctx, ob.q(`SELECT body FROM reports WHERE incident_id = ? ORDER BY received_at, id`), id)
 	if err != nil {
 		return nil, err
 	}
@@ -433,7 +519,7 @@ func (ob *Outbox) incident(ctx context.Context, id string, withData bool) (*repo
 }
 
 func (ob *Outbox) loadAttachments(ctx context.Context, r *report.Report) error {
-	rows, err := ob.db.QueryContext(ctx, `SELECT seq, data FROM attachments WHERE report_id = ? ORDER BY seq`, r.ID)
+	rows, err := ob.db.QueryContext(ctx, ob.q(`SELECT seq, data FROM attachments WHERE report_id = ? ORDER BY seq`), r.ID)
 	if err != nil {
 		return err
 	}
@@ -515,7 +601,7 @@ func (ob *Outbox) List(ctx context.Context, f Filter) ([]Entry, error) {
 	}
 	q += " ORDER BY r.received_at DESC, r.id DESC LIMIT ?"
 	args = append(args, f.Limit)
-	rows, err := ob.db.QueryContext(ctx, q, args...)
+	rows, err := ob.db.QueryContext(ctx, ob.q(q), args...)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: list: %w", err)
 	}
@@ -563,7 +649,7 @@ func (ob *Outbox) Get(ctx context.Context, id string) (*Entry, error) {
 // incident's mail, as sent.
 func (ob *Outbox) Message(ctx context.Context, id string) (*mail.Msg, error) {
 	var incident string
-	err := ob.db.QueryRowContext(ctx, `SELECT incident_id FROM reports WHERE id = ?`, id).Scan(&incident)
+	err := ob.db.QueryRowContext(ctx, ob.q(`SELECT incident_id FROM reports WHERE id = ?`), id).Scan(&incident)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -580,8 +666,8 @@ func (ob *Outbox) Message(ctx context.Context, id string) (*mail.Msg, error) {
 // Resend queues the mail carrying report id to go again now, with the
 // same Message-ID, whether or not it was delivered.
 func (ob *Outbox) Resend(ctx context.Context, id string) error {
-	res, err := ob.db.ExecContext(ctx, `UPDATE incidents SET state = ?, next_attempt = ?, sealed_at = COALESCE(sealed_at, ?)
-		WHERE id = (SELECT incident_id FROM reports WHERE id = ?)`, StatePending, ms(ob.now()), ms(ob.now()), id)
+	res, err := ob.db.ExecContext(ctx, ob.q(`UPDATE incidents SET state = ?, next_attempt = ?, sealed_at = COALESCE(sealed_at, ?)
+		WHERE id = (SELECT incident_id FROM reports WHERE id = ?)`), StatePending, ms(ob.now()), ms(ob.now()), id)
 	if err != nil {
 		return fmt.Errorf("outbox: resend: %w", err)
 	}
@@ -606,17 +692,19 @@ type Stats struct {
 func (ob *Outbox) Stats(ctx context.Context) (Stats, error) {
 	var s Stats
 	var oldest sql.NullInt64
-	err := ob.db.QueryRowContext(ctx, `SELECT
+	err := ob.db.QueryRowContext(ctx, ob.q(`SELECT
 		COALESCE(SUM(CASE WHEN i.state = 'pending' THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN i.state = 'delivered' THEN 1 ELSE 0 END), 0),
 		MIN(CASE WHEN i.state = 'pending' THEN r.received_at END)
-		FROM reports r JOIN incidents i ON i.id = r.incident_id`).Scan(&s.Pending, &s.Delivered, &oldest)
+		FROM reports r JOIN incidents i ON i.id = r.incident_id`)).Scan(&s.Pending, &s.Delivered, &oldest)
 	s.OldestPending = fromMS(oldest)
 	return s, err
 }
 
 // migrations are applied in order, each once; a database newer than this
-// code is refused rather than guessed at.
+// code is refused rather than guessed at. Each is written for SQLite; for
+// PostgreSQL, integer columns (Unix milliseconds) are BIGINT and blobs
+// BYTEA.
 var migrations = []string{
 	1: `CREATE TABLE incidents (
 		id TEXT PRIMARY KEY,
@@ -653,43 +741,74 @@ var migrations = []string{
 		data BLOB NOT NULL,
 		PRIMARY KEY (report_id, seq)
 	);`,
+	// 2: delivery claims, so that replicas sharing a database send each
+	// incident once.
+	2: `ALTER TABLE incidents ADD COLUMN claimed_by TEXT;
+	ALTER TABLE incidents ADD COLUMN claimed_until INTEGER;`,
 }
 
 // SchemaVersion is the version this code migrates to.
 func SchemaVersion() int { return len(migrations) - 1 }
 
-func migrate(ctx context.Context, db *sql.DB) error {
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("outbox: migrate: %w", err)
+// pgTypes turns a SQLite migration into PostgreSQL's.
+var pgTypes = strings.NewReplacer(" INTEGER", " BIGINT", " BLOB", " BYTEA")
+
+func (ob *Outbox) migrate(ctx context.Context) error {
+	for {
+		done, err := ob.migrateOne(ctx)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+	}
+}
+
+// migrateOne applies the next migration, if any, in a transaction that
+// on PostgreSQL holds a lock, so replicas starting together migrate once.
+func (ob *Outbox) migrateOne(ctx context.Context) (done bool, err error) {
+	tx, err := ob.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("outbox: migrate: %w", err)
+	}
+	defer tx.Rollback()
+	if ob.pg {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7262001)`); err != nil {
+			return false, fmt.Errorf("outbox: migrate: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return false, fmt.Errorf("outbox: migrate: %w", err)
 	}
 	var have int
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
-		return fmt.Errorf("outbox: migrate: %w", err)
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return false, fmt.Errorf("outbox: migrate: %w", err)
 	}
 	if have > SchemaVersion() {
-		return fmt.Errorf("outbox: the database is at schema version %d, newer than this Kopir's %d", have, SchemaVersion())
+		return false, fmt.Errorf("outbox: the database is at schema version %d, newer than this Kopir's %d", have, SchemaVersion())
 	}
-	for v := have + 1; v <= SchemaVersion(); v++ {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("outbox: migrate: %w", err)
+	if have == SchemaVersion() {
+		return true, nil
+	}
+	v := have + 1
+	m := migrations[v]
+	if ob.pg {
+		m = pgTypes.Replace(m)
+	}
+	for _, stmt := range strings.Split(m, ";") {
+		if strings.TrimSpace(stmt) == "" {
+			continue
 		}
-		for _, stmt := range strings.Split(migrations[v], ";") {
-			if strings.TrimSpace(stmt) == "" {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, stmt); err != nil {
-				tx.Rollback()
-				return fmt.Errorf("outbox: migration %d: %w", v, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`, v, time.Now().UnixMilli()); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("outbox: migration %d: %w", v, err)
-		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("outbox: migration %d: %w", v, err)
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return false, fmt.Errorf("outbox: migration %d: %w", v, err)
 		}
 	}
-	return nil
+	if _, err := tx.ExecContext(ctx, ob.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, time.Now().UnixMilli()); err != nil {
+		return false, fmt.Errorf("outbox: migration %d: %w", v, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("outbox: migration %d: %w", v, err)
+	}
+	return false, nil
 }

@@ -197,10 +197,12 @@ func TestBusinessAnswersAreNotReported(t *testing.T) {
 
 // TestFloodControl: while a system is down the desk gets one mail at once
 // and then at most one a window, and every application is listed.
-func TestFloodControl(t *testing.T) {
+func TestFloodControl(t *testing.T) { eachDatabase(t, testFloodControl) }
+
+func testFloodControl(t *testing.T, database string) {
 	mb, sender := mailbox(t, mailboxmock.Options{}, SMTPConfig{})
 	clk := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	ob := open(t, "", sender, Options{Now: clk.Now, Window: 10 * time.Minute})
+	ob := open(t, database, sender, Options{Now: clk.Now, Window: 10 * time.Minute})
 	ctx := context.Background()
 	accept := func(system, fault, app string) {
 		t.Helper()
@@ -252,10 +254,12 @@ func TestFloodControl(t *testing.T) {
 }
 
 // TestRetry: a relay that refuses for a while gets the same mail later.
-func TestRetry(t *testing.T) {
+func TestRetry(t *testing.T) { eachDatabase(t, testRetry) }
+
+func testRetry(t *testing.T, database string) {
 	mb, sender := mailbox(t, mailboxmock.Options{}, SMTPConfig{})
 	clk := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	ob := open(t, "", sender, Options{Now: clk.Now, BackoffMin: time.Minute, BackoffMax: 4 * time.Minute})
+	ob := open(t, database, sender, Options{Now: clk.Now, BackoffMin: time.Minute, BackoffMax: 4 * time.Minute})
 	ctx := context.Background()
 	mb.Inject(mailboxmock.Fault{Kind: "tempfail", Count: 2})
 	mb.Inject(mailboxmock.Fault{Kind: "reject", Count: 1})
@@ -308,9 +312,10 @@ func TestRetry(t *testing.T) {
 }
 
 // TestRestart: a report accepted before a stop is delivered after it.
-func TestRestart(t *testing.T) {
+func TestRestart(t *testing.T) { eachDatabase(t, testRestart) }
+
+func testRestart(t *testing.T, path string) {
 	mb, sender := mailbox(t, mailboxmock.Options{}, SMTPConfig{})
-	path := filepath.Join(t.TempDir(), "outbox.db")
 	ob, err := Open(context.Background(), path, sender, Options{Mail: report.MailOptions{From: "kopir@example.kz"}})
 	if err != nil {
 		t.Fatal(err)
