@@ -2,6 +2,9 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -24,11 +27,16 @@ import (
 // assemble builds a gateway whose signing certificate expires at notAfter.
 func assemble(t *testing.T, notAfter time.Time) (*Gateway, *prometheus.Registry) {
 	t.Helper()
-	dir := t.TempDir()
 	ca, err := devpki.NewCA(devpki.ECDSAP256)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return assembleWith(t, ca, t.TempDir(), notAfter, "allow_anonymous: true\n")
+}
+
+// assembleWith is assemble with a CA, a folder and more configuration.
+func assembleWith(t *testing.T, ca *devpki.CA, dir string, notAfter time.Time, extra string) (*Gateway, *prometheus.Registry) {
+	t.Helper()
 	leaf, err := ca.Issue(devpki.ECDSAP256, devpki.GatewaySubject, time.Now().Add(-time.Hour), notAfter)
 	if err != nil {
 		t.Fatal(err)
@@ -44,8 +52,7 @@ identity: {key: %q, cert: %q}
 shep: {url: "http://127.0.0.1:1/", sender_id: k, trust: [%q]}
 payments: {url: "http://127.0.0.1:2/", sender_id: k, trust: [%q]}
 reports: {from: kopir@example.kz, database: %q, smtp: {host: 127.0.0.1, tls: none}}
-allow_anonymous: true
-`, files.Key, files.Cert, caFile, caFile, filepath.Join(dir, "outbox.db"))
+`, files.Key, files.Cert, caFile, caFile, filepath.Join(dir, "outbox.db")) + extra
 	cfg, err := config.Parse([]byte(yaml), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +138,80 @@ func TestOpsMetrics(t *testing.T) {
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// TestClientCertificates: over TLS, a back end presenting a certificate
+// the configuration lists is that client, with its rights; one without
+// credentials is refused.
+func TestClientCertificates(t *testing.T) {
+	ca, err := devpki.NewCA(devpki.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	server, err := ca.Issue(devpki.ECDSAP256, devpki.Subject{CommonName: "kopir", DNSNames: []string{"localhost"}}, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sf := devpki.FilesFor(dir, "api")
+	if err := server.Write(sf, "pw"); err != nil {
+		t.Fatal(err)
+	}
+	backend, err := ca.Issue(devpki.ECDSAP256, devpki.Subject{CommonName: "import licensing"}, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := devpki.NewCA(devpki.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	impostor, err := stranger.Issue(devpki.ECDSAP256, devpki.Subject{CommonName: "import licensing"}, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := sha256.Sum256(backend.Chain[0].Raw)
+	g, _ := assembleWith(t, ca, dir, time.Now().AddDate(1, 0, 0), fmt.Sprintf(`
+tls: {cert: %q, key: %q, client_ca: %q}
+clients: [{name: importer, cert_sha256: [%x], allow: [payments]}]
+`, sf.Cert, sf.Key, filepath.Join(dir, "ca.pem"), fp))
+	if g.TLS == nil || g.TLS.ClientAuth != tls.VerifyClientCertIfGiven {
+		t.Fatalf("TLS %+v", g.TLS)
+	}
+	srv := httptest.NewUnstartedServer(g.Handler())
+	srv.TLS = g.TLS
+	srv.StartTLS()
+	defer srv.Close()
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Cert)
+	call := func(leaf *devpki.Leaf, path string) int {
+		c := &tls.Config{RootCAs: roots, ServerName: "localhost"}
+		if leaf != nil {
+			c.Certificates = []tls.Certificate{{Certificate: [][]byte{leaf.Chain[0].Raw}, PrivateKey: leaf.Key}}
+		}
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: c}}
+		resp, err := client.Get(srv.URL + path)
+		if err != nil {
+			return -1 // the handshake refused it
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	const fees = "/v1/fees?kind=issue&date=2026-01-10"
+	for _, tc := range []struct {
+		name string
+		leaf *devpki.Leaf
+		path string
+		want int
+	}{
+		{"listed certificate", backend, fees, 200},
+		{"outside its rights", backend, "/v1/legal-entities/050340000108", 403},
+		{"no certificate", nil, fees, 401},
+		{"a certificate from another CA", impostor, fees, -1},
+	} {
+		if got := call(tc.leaf, tc.path); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
 		}
 	}
 }

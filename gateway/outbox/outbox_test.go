@@ -36,6 +36,9 @@ func mailbox(t *testing.T, o mailboxmock.Options, cfg SMTPConfig) (*mailboxmock.
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.TLS == TLSImplicit {
+		l = tls.NewListener(l, o.TLS) // TLS from the first byte, as on port 465
+	}
 	go mb.Serve(l)
 	t.Cleanup(func() { mb.Close() })
 	host, port, _ := net.SplitHostPort(l.Addr().String())
@@ -364,9 +367,25 @@ func TestStartTLSAndAuth(t *testing.T) {
 			}
 		})
 	}
-	// No TLS offered: a STARTTLS-mandatory sender refuses to send.
-	mb, sender := mailbox(t, mailboxmock.Options{}, SMTPConfig{TLS: TLSStartTLS, TLSConfig: &tls.Config{RootCAs: roots}})
+	// Implicit TLS (port 465 style), with AUTH inside it.
+	mb, sender := mailbox(t, mailboxmock.Options{Username: "kopir", Password: "s3cret", TLS: srvTLS},
+		SMTPConfig{TLS: TLSImplicit, Username: "kopir", Password: "s3cret", TLSConfig: &tls.Config{RootCAs: roots, ServerName: "localhost"}})
 	ob := open(t, "", sender, Options{})
+	ob.Accept(context.Background(), sample("shep", "timeout", "A-1"))
+	if n, err := ob.DeliverDue(context.Background()); n != 1 || len(mb.Messages()) != 1 {
+		t.Errorf("implicit TLS: delivered %d, %v", n, err)
+	}
+	// A relay whose certificate the sender does not trust gets nothing.
+	mb, sender = mailbox(t, mailboxmock.Options{TLS: srvTLS},
+		SMTPConfig{TLS: TLSImplicit, TLSConfig: &tls.Config{RootCAs: x509.NewCertPool(), ServerName: "localhost"}})
+	ob = open(t, "", sender, Options{})
+	ob.Accept(context.Background(), sample("shep", "timeout", "A-1"))
+	if n, _ := ob.DeliverDue(context.Background()); n != 0 || len(mb.Messages()) != 0 {
+		t.Error("sent to an untrusted relay")
+	}
+	// No TLS offered: a STARTTLS-mandatory sender refuses to send.
+	mb, sender = mailbox(t, mailboxmock.Options{}, SMTPConfig{TLS: TLSStartTLS, TLSConfig: &tls.Config{RootCAs: roots}})
+	ob = open(t, "", sender, Options{})
 	ob.Accept(context.Background(), sample("shep", "timeout", "A-1"))
 	if n, _ := ob.DeliverDue(context.Background()); n != 0 || len(mb.Messages()) != 0 {
 		t.Error("sent in clear text to a relay without STARTTLS")
