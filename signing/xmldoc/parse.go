@@ -338,7 +338,9 @@ func Parse(src []byte, lim Limits) (*Document, error) {
 	p := parser{s: string(src), lim: lim, lastURI: -1}
 	// A cheap estimate keeps the big slices from regrowing.
 	est := strings.Count(p.s, "<")
-	p.d = &Document{Src: p.s, Root: None, Nodes: make([]Node, 0, est+est/2+4), attrs: make([]attr, 0, est/2+4), uris: []string{""}}
+	// Each '<' opens a start tag, an end tag or a comment, and nearly each
+	// is followed by a text node: est nodes in all, near enough.
+	p.d = &Document{Src: p.s, Root: None, Nodes: make([]Node, 0, est+4), attrs: make([]attr, 0, est/2+4), uris: []string{""}}
 	if err := p.document(); err != nil {
 		return nil, err
 	}
@@ -354,7 +356,7 @@ type parser struct {
 	inScope int     // namespace declarations made by the open elements
 
 	lastURI int32
-	seen    map[string]struct{} // scratch for duplicate checks on crowded elements
+	seen    map[dupKey]struct{} // scratch for duplicate checks on crowded elements
 }
 
 func (p *parser) errf(format string, args ...any) error {
@@ -730,7 +732,7 @@ func (p *parser) startTag() error {
 		if p.inScope+len(decls) > p.lim.MaxNamespaces {
 			return ErrLimit
 		}
-		if dup := p.firstDuplicate(len(decls), func(i int) string { return decls[i].Prefix }); dup >= 0 {
+		if dup := p.firstDuplicate(len(decls), func(i int) dupKey { return dupKey{local: decls[i].Prefix} }); dup >= 0 {
 			return p.errf("namespace prefix %q declared twice on <%s>", decls[dup].Prefix, name)
 		}
 	}
@@ -774,7 +776,7 @@ func (p *parser) startTag() error {
 		}
 		attrs[i].ns = p.intern(ns)
 	}
-	if dup := p.firstDuplicate(len(attrs), func(i int) string { return d.uris[attrs[i].ns] + "}" + d.local(attrs[i].name) }); dup >= 0 {
+	if dup := p.firstDuplicate(len(attrs), func(i int) dupKey { return dupKey{attrs[i].ns, d.local(attrs[i].name)} }); dup >= 0 {
 		return &SyntaxError{Offset: start, Msg: fmt.Sprintf("attribute %s repeated on <%s>", d.str(attrs[dup].name.pos), name)}
 	}
 	if selfClosing {
@@ -788,7 +790,14 @@ func (p *parser) startTag() error {
 
 // firstDuplicate returns the index of the first of n keys equal to an
 // earlier one, or -1: pairwise for the usual handful, a set beyond.
-func (p *parser) firstDuplicate(n int, key func(int) string) int {
+// dupKey names an attribute by namespace and local name, or a declaration
+// by prefix, without building a string per comparison.
+type dupKey struct {
+	ns    int32
+	local string
+}
+
+func (p *parser) firstDuplicate(n int, key func(int) dupKey) int {
 	if n <= 16 {
 		for i := 1; i < n; i++ {
 			for j := 0; j < i; j++ {
@@ -800,7 +809,7 @@ func (p *parser) firstDuplicate(n int, key func(int) string) int {
 		return -1
 	}
 	if p.seen == nil {
-		p.seen = make(map[string]struct{}, n)
+		p.seen = make(map[dupKey]struct{}, n)
 	}
 	defer clear(p.seen)
 	for i := 0; i < n; i++ {
