@@ -348,12 +348,12 @@ func Parse(src []byte, lim Limits) (*Document, error) {
 }
 
 type parser struct {
-	s       string
-	i       int
-	lim     Limits
-	d       *Document
-	stack   []int32 // open elements
-	inScope int     // namespace declarations made by the open elements
+	s     string
+	i     int
+	lim   Limits
+	d     *Document
+	stack []int32  // open elements
+	scope []NSDecl // namespace declarations made by the open elements, outermost first
 
 	lastURI int32
 	seen    map[dupKey]struct{} // scratch for duplicate checks on crowded elements
@@ -729,7 +729,7 @@ func (p *parser) startTag() error {
 		}
 	}
 	if decls := d.decls[declFrom:]; len(decls) > 0 {
-		if p.inScope+len(decls) > p.lim.MaxNamespaces {
+		if len(p.scope)+len(decls) > p.lim.MaxNamespaces {
 			return ErrLimit
 		}
 		if dup := p.firstDuplicate(len(decls), func(i int) dupKey { return dupKey{local: decls[i].Prefix} }); dup >= 0 {
@@ -759,7 +759,8 @@ func (p *parser) startTag() error {
 	// Namespaces resolve against the scope that includes this element's own
 	// declarations.
 	prefix := d.prefix(q)
-	ns, ok := p.lookup(idx, prefix)
+	own := d.decls[declFrom:]
+	ns, ok := p.resolve(own, prefix)
 	if !ok {
 		return &SyntaxError{Offset: start, Msg: fmt.Sprintf("undeclared namespace prefix %q", prefix)}
 	}
@@ -770,7 +771,7 @@ func (p *parser) startTag() error {
 			continue
 		}
 		prefix := d.prefix(attrs[i].name)
-		ns, ok := p.lookup(idx, prefix)
+		ns, ok := p.resolve(own, prefix)
 		if !ok {
 			return &SyntaxError{Offset: start, Msg: fmt.Sprintf("undeclared namespace prefix %q", prefix)}
 		}
@@ -783,7 +784,7 @@ func (p *parser) startTag() error {
 		d.Nodes[idx].End = p.i
 		return nil
 	}
-	p.inScope += int(d.Nodes[idx].decls.to - d.Nodes[idx].decls.from)
+	p.scope = append(p.scope, own...)
 	p.stack = append(p.stack, idx)
 	return nil
 }
@@ -833,12 +834,24 @@ func (p *parser) intern(uri string) int32 {
 }
 
 // lookup resolves a prefix while parsing, walking the open elements.
-func (p *parser) lookup(n int32, prefix string) (string, bool) {
-	uri, ok := p.d.Lookup(n, prefix)
-	if !ok && prefix == "" {
-		return "", true
+// resolve finds the namespace bound to prefix for an element declaring
+// own, from the parser's scope rather than by walking the tree: each
+// element pays for the declarations in scope, not for its depth.
+func (p *parser) resolve(own []NSDecl, prefix string) (string, bool) {
+	if prefix == "xml" {
+		return XMLNamespace, true
 	}
-	return uri, ok
+	for i := len(own) - 1; i >= 0; i-- {
+		if own[i].Prefix == prefix {
+			return own[i].URI, true
+		}
+	}
+	for i := len(p.scope) - 1; i >= 0; i-- {
+		if p.scope[i].Prefix == prefix {
+			return p.scope[i].URI, true
+		}
+	}
+	return "", prefix == "" // no default namespace declared: none
 }
 
 func (p *parser) endTag() error {
@@ -857,7 +870,7 @@ func (p *parser) endTag() error {
 		return p.errf("</%s> closes <%s>", name, open)
 	}
 	p.d.Nodes[top].End = p.i
-	p.inScope -= int(p.d.Nodes[top].decls.to - p.d.Nodes[top].decls.from)
+	p.scope = p.scope[:len(p.scope)-int(p.d.Nodes[top].decls.to-p.d.Nodes[top].decls.from)]
 	p.stack = p.stack[:len(p.stack)-1]
 	return nil
 }
@@ -875,16 +888,30 @@ func (p *parser) checkChars(s string, off int) error {
 			i += size
 		}
 	}
+	// One table look-up a byte: only control characters and the lead
+	// byte of U+FFFE/U+FFFF need a closer look.
 	for i := 0; i < len(s); i++ {
+		if !suspect[s[i]] {
+			continue
+		}
 		switch c := s[i]; {
-		case c < 0x20 && c != '\t' && c != '\n' && c != '\r':
+		case c < 0x20:
 			return &SyntaxError{Offset: off + i, Msg: fmt.Sprintf("character %#x not allowed", c)}
-		case c == 0xEF && i+2 < len(s) && s[i+1] == 0xBF && (s[i+2] == 0xBE || s[i+2] == 0xBF):
+		case i+2 < len(s) && s[i+1] == 0xBF && (s[i+2] == 0xBE || s[i+2] == 0xBF):
 			return &SyntaxError{Offset: off + i, Msg: "non-character U+FFFE or U+FFFF"}
 		}
 	}
 	return nil
 }
+
+// suspect marks the bytes checkChars looks at twice.
+var suspect = func() (t [256]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = c != '\t' && c != '\n' && c != '\r'
+	}
+	t[0xEF] = true
+	return t
+}()
 
 // checkRefs checks that every '&' starts a predefined entity or a valid
 // character reference.

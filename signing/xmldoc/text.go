@@ -106,7 +106,7 @@ func appendDecoded(dst []byte, raw string, attr bool) []byte {
 // appendCanonicalText appends a text node in canonical form: references
 // decoded, line ends normalized, then &, <, > and CR escaped.
 func appendCanonicalText(dst []byte, raw string, cdata bool) []byte {
-	if strings.IndexAny(raw, "&>\r") < 0 && !(cdata && strings.IndexByte(raw, '<') >= 0) {
+	if plain(raw, &textSpecial) && !(cdata && strings.IndexByte(raw, '<') >= 0) {
 		return append(dst, raw...)
 	}
 	for i := 0; i < len(raw); i++ {
@@ -153,7 +153,7 @@ func appendEscapedTextRune(dst []byte, r rune) []byte {
 
 // appendCanonicalAttr appends an attribute value in canonical form.
 func appendCanonicalAttr(dst []byte, raw string) []byte {
-	if strings.IndexAny(raw, "&\"\t\n\r") < 0 {
+	if plain(raw, &attrSpecial) {
 		return append(dst, raw...)
 	}
 	for i := 0; i < len(raw); i++ {
@@ -192,4 +192,25 @@ func appendCanonicalAttr(dst []byte, raw string) []byte {
 		}
 	}
 	return dst
+}
+
+// The bytes canonical text and attribute values rewrite. A table look-up a
+// byte beats strings.IndexAny, which builds its set on every call.
+var textSpecial, attrSpecial = byteSet("&>\r"), byteSet("&\"\t\n\r")
+
+func byteSet(chars string) (t [256]bool) {
+	for i := 0; i < len(chars); i++ {
+		t[chars[i]] = true
+	}
+	return t
+}
+
+// plain reports whether s holds none of the bytes in set.
+func plain(s string, set *[256]bool) bool {
+	for i := 0; i < len(s); i++ {
+		if set[s[i]] {
+			return false
+		}
+	}
+	return true
 }
