@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kopir/kopir/config"
 	"github.com/kopir/kopir/gateway/report/reporttest"
 	mailboxmock "github.com/kopir/kopir/mocks/mailbox"
 )
@@ -51,7 +52,7 @@ func TestKillDuringDelivery(t *testing.T) {
 	go mb.Serve(l)
 	defer mb.Close()
 	// The first delivery stalls before the relay has read the mail.
-	mb.Inject(mailboxmock.Fault{Kind: "delay", Delay: mailboxmock.Duration(3 * time.Second), Count: 1})
+	mb.Inject(mailboxmock.Fault{Kind: "delay", Delay: config.Duration(3 * time.Second), Count: 1})
 
 	path := filepath.Join(t.TempDir(), "outbox.db")
 	ob, err := Open(context.Background(), path, nil, Options{Mail: mailOptions})

@@ -26,6 +26,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
+
+	"github.com/kopir/kopir/config"
 )
 
 // Message is one mail the mailbox accepted.
@@ -46,25 +48,10 @@ type Message struct {
 type Fault struct {
 	// Kind is "delay" (wait Delay before reading the data), "tempfail"
 	// (451 after the data) or "reject" (554 after the data).
-	Kind  string   `json:"kind"`
-	Delay Duration `json:"delay,omitempty"`
-	Count int      `json:"count,omitempty"`
+	Kind  string          `json:"kind"`
+	Delay config.Duration `json:"delay,omitempty"`
+	Count int             `json:"count,omitempty"`
 }
-
-// Duration is a time.Duration that reads "2s" from JSON.
-type Duration time.Duration
-
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return err
-	}
-	v, err := time.ParseDuration(s)
-	*d = Duration(v)
-	return err
-}
-
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
 // Options configure a Mailbox.
 type Options struct {

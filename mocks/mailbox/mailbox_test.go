@@ -9,6 +9,7 @@ import (
 	"net/smtp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func startMailbox(t *testing.T, o Options) (*Mailbox, string, *httptest.Server) {
@@ -92,7 +93,19 @@ func TestFaults(t *testing.T) {
 	if n := len(mb.Messages()); n != 1 {
 		t.Errorf("%d kept; refused mails must not be", n)
 	}
-	resp, _ := http.Post(web.URL+"/_control/faults", "application/json", strings.NewReader(`{"kind":"explode"}`))
+	resp, _ := http.Post(web.URL+"/_control/faults", "application/json", strings.NewReader(`{"kind":"delay","delay":"20ms","count":1}`))
+	resp.Body.Close()
+	resp, _ = http.Get(web.URL + "/_control/faults")
+	rules, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(rules), `"delay":"20ms"`) {
+		t.Errorf("faults in force: %s", rules)
+	}
+	start := time.Now()
+	if err := send(addr, nil); err != nil || time.Since(start) < 20*time.Millisecond {
+		t.Errorf("delayed mail: %v after %v", err, time.Since(start))
+	}
+	resp, _ = http.Post(web.URL+"/_control/faults", "application/json", strings.NewReader(`{"kind":"explode"}`))
 	resp.Body.Close()
 	if resp.StatusCode != 400 {
 		t.Errorf("unknown fault kind: %d", resp.StatusCode)
