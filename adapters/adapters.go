@@ -17,6 +17,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/kopir/kopir/gateway/exchange"
+	"github.com/kopir/kopir/gateway/iin"
 )
 
 // ErrNotFound is an answer, not a failure: the state database holds no
@@ -84,6 +85,29 @@ type MalformedError struct {
 }
 
 func (e *MalformedError) Error() string { return e.System + ": malformed payload: " + e.Msg }
+
+// Lookup asks service for the record keyed by id, an IIN or BIN checked
+// before any call, and returns the answer's element named root:
+// ErrNotFound when the answer holds none, *MalformedError when it cannot be
+// read, the exchange's error when it failed.
+func Lookup(ctx context.Context, ex Exchanger, service string, req Request, id, root string) (*etree.Element, error) {
+	if err := iin.Validate(id); err != nil {
+		return nil, err
+	}
+	res, err := ex.Do(ctx, exchange.Call{ServiceID: service, Payload: req.Payload(id)})
+	if err != nil {
+		return nil, err
+	}
+	p, err := ReadPayload(res.Response.Data)
+	if err != nil {
+		return nil, &MalformedError{System: service, Msg: err.Error()}
+	}
+	el := p.Find(root)
+	if el == nil {
+		return nil, ErrNotFound
+	}
+	return el, nil
+}
 
 // Payload is a response payload, read by element local names: a name
 // without a prefix matches the element in any namespace.

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/kopir/kopir/adapters"
-	"github.com/kopir/kopir/gateway/exchange"
-	"github.com/kopir/kopir/gateway/iin"
 )
 
 // LegalEntity is a registered legal entity.
@@ -92,21 +90,10 @@ func New(ex adapters.Exchanger, cfg Config) *Client {
 // *iin.Error, found before any call; an unknown one is adapters.ErrNotFound;
 // failures are *exchange.Error or *adapters.MalformedError.
 func (c *Client) LegalEntity(ctx context.Context, bin string) (*LegalEntity, error) {
-	if err := iin.Validate(bin); err != nil {
-		return nil, err
-	}
-	res, err := c.ex.Do(ctx, exchange.Call{ServiceID: c.cfg.ServiceID, Payload: c.cfg.Request.Payload(bin)})
-	if err != nil {
-		return nil, err
-	}
-	p, err := adapters.ReadPayload(res.Response.Data)
-	if err != nil {
-		return nil, &adapters.MalformedError{System: c.cfg.ServiceID, Msg: err.Error()}
-	}
 	n := c.cfg.Names
-	root := p.Find(n.Root)
-	if root == nil {
-		return nil, adapters.ErrNotFound
+	root, err := adapters.Lookup(ctx, c.ex, c.cfg.ServiceID, c.cfg.Request, bin, n.Root)
+	if err != nil {
+		return nil, err
 	}
 	e := &LegalEntity{
 		BIN: adapters.Text(root, n.BIN), NameKK: adapters.Text(root, n.NameKK), NameRU: adapters.Text(root, n.NameRU),

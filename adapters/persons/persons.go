@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/kopir/kopir/adapters"
-	"github.com/kopir/kopir/gateway/exchange"
-	"github.com/kopir/kopir/gateway/iin"
 )
 
 // Document is an identity document.
@@ -72,21 +70,10 @@ func New(ex adapters.Exchanger, cfg Config) *Client {
 // IIN. An invalid IIN is an *iin.Error, found before any call; an unknown
 // person is adapters.ErrNotFound; a known person may have none.
 func (c *Client) IdentityDocuments(ctx context.Context, number string) ([]Document, error) {
-	if err := iin.Validate(number); err != nil {
-		return nil, err
-	}
-	res, err := c.ex.Do(ctx, exchange.Call{ServiceID: c.cfg.ServiceID, Payload: c.cfg.Request.Payload(number)})
-	if err != nil {
-		return nil, err
-	}
-	p, err := adapters.ReadPayload(res.Response.Data)
-	if err != nil {
-		return nil, &adapters.MalformedError{System: c.cfg.ServiceID, Msg: err.Error()}
-	}
 	n := c.cfg.Names
-	root := p.Find(n.Root)
-	if root == nil {
-		return nil, adapters.ErrNotFound
+	root, err := adapters.Lookup(ctx, c.ex, c.cfg.ServiceID, c.cfg.Request, number, n.Root)
+	if err != nil {
+		return nil, err
 	}
 	if adapters.Text(root, n.IIN) != number {
 		return nil, &adapters.MalformedError{System: c.cfg.ServiceID, Msg: "the answer is about another IIN"}

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/kopir/kopir/adapters"
-	"github.com/kopir/kopir/gateway/exchange"
-	"github.com/kopir/kopir/gateway/iin"
 )
 
 // SoleProprietor is a registered individual entrepreneur.
@@ -66,21 +64,10 @@ func New(ex adapters.Exchanger, cfg Config) *Client {
 // IIN is an *iin.Error, found before any call; an unknown one is
 // adapters.ErrNotFound.
 func (c *Client) SoleProprietor(ctx context.Context, number string) (*SoleProprietor, error) {
-	if err := iin.Validate(number); err != nil {
-		return nil, err
-	}
-	res, err := c.ex.Do(ctx, exchange.Call{ServiceID: c.cfg.ServiceID, Payload: c.cfg.Request.Payload(number)})
-	if err != nil {
-		return nil, err
-	}
-	p, err := adapters.ReadPayload(res.Response.Data)
-	if err != nil {
-		return nil, &adapters.MalformedError{System: c.cfg.ServiceID, Msg: err.Error()}
-	}
 	n := c.cfg.Names
-	root := p.Find(n.Root)
-	if root == nil {
-		return nil, adapters.ErrNotFound
+	root, err := adapters.Lookup(ctx, c.ex, c.cfg.ServiceID, c.cfg.Request, number, n.Root)
+	if err != nil {
+		return nil, err
 	}
 	sp := &SoleProprietor{IIN: adapters.Text(root, n.IIN), FullName: adapters.Text(root, n.FullName),
 		TradeName: adapters.Text(root, n.TradeName), Status: strings.ToLower(adapters.Text(root, n.Status)),
