@@ -76,17 +76,10 @@ func TestMalformed(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
-	for _, fc := range mocktest.FaultCases {
-		t.Run(fc.Name, func(t *testing.T) {
-			env := mocktest.New(t, nil, mocktest.FastTimeout)
-			env.Mock.AddFault(fc.Rule)
-			_, err := legalentities.New(env.Client, legalentities.Config{}).LegalEntity(context.Background(), "050340000108")
-			var e *exchange.Error
-			if !errors.As(err, &e) || e.Kind != fc.Kind || e.Class != fc.Class {
-				t.Fatalf("err = %v", err)
-			}
-		})
-	}
+	mocktest.CheckFaults(t, nil, func(ctx context.Context, c *exchange.Client) error {
+		_, err := legalentities.New(c, legalentities.Config{}).LegalEntity(ctx, "050340000108")
+		return err
+	})
 }
 
 // TestConfiguredNames: a schema with other element names is read by

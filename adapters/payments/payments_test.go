@@ -128,15 +128,12 @@ func TestPayment(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
-	for _, fc := range mocktest.FaultCases {
-		t.Run(fc.Name, func(t *testing.T) {
-			c, env := newClient(t, mocktest.FastTimeout)
-			env.Mock.AddFault(fc.Rule)
-			_, err := c.CheckFee(context.Background(), "050340000108", "", payments.Issue)
-			var e *exchange.Error
-			if !errors.As(err, &e) || e.Kind != fc.Kind {
-				t.Fatalf("err = %v", err)
-			}
-		})
+	fixtures, err := paymentsmock.DefaultFixtures()
+	if err != nil {
+		t.Fatal(err)
 	}
+	mocktest.CheckFaults(t, fixtures, func(ctx context.Context, c *exchange.Client) error {
+		_, err := payments.New(c, payments.Config{Now: now}).CheckFee(ctx, "050340000108", "", payments.Issue)
+		return err
+	})
 }

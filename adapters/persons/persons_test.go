@@ -68,15 +68,8 @@ func TestMalformed(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
-	for _, fc := range mocktest.FaultCases {
-		t.Run(fc.Name, func(t *testing.T) {
-			env := mocktest.New(t, nil, mocktest.FastTimeout)
-			env.Mock.AddFault(fc.Rule)
-			_, err := persons.New(env.Client, persons.Config{}).IdentityDocuments(context.Background(), "880101300010")
-			var e *exchange.Error
-			if !errors.As(err, &e) || e.Kind != fc.Kind {
-				t.Fatalf("err = %v", err)
-			}
-		})
-	}
+	mocktest.CheckFaults(t, nil, func(ctx context.Context, c *exchange.Client) error {
+		_, err := persons.New(c, persons.Config{}).IdentityDocuments(ctx, "880101300010")
+		return err
+	})
 }

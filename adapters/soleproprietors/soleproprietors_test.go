@@ -48,15 +48,8 @@ func TestMalformed(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
-	for _, fc := range mocktest.FaultCases {
-		t.Run(fc.Name, func(t *testing.T) {
-			env := mocktest.New(t, nil, mocktest.FastTimeout)
-			env.Mock.AddFault(fc.Rule)
-			_, err := soleproprietors.New(env.Client, soleproprietors.Config{}).SoleProprietor(context.Background(), "850721400012")
-			var e *exchange.Error
-			if !errors.As(err, &e) || e.Kind != fc.Kind {
-				t.Fatalf("err = %v", err)
-			}
-		})
-	}
+	mocktest.CheckFaults(t, nil, func(ctx context.Context, c *exchange.Client) error {
+		_, err := soleproprietors.New(c, soleproprietors.Config{}).SoleProprietor(ctx, "850721400012")
+		return err
+	})
 }

@@ -4,7 +4,9 @@
 package mocktest
 
 import (
+	"context"
 	"crypto/x509"
+	"errors"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -109,3 +111,24 @@ var FaultCases = []FaultCase{
 
 // FastTimeout tunes a client so that FaultCases' timeout ends quickly.
 func FastTimeout(c *exchange.Config) { c.Timeout = 150 * time.Millisecond }
+
+// CheckFaults calls call against a mock answering from fixtures (nil: the
+// default set) with each of FaultCases injected, and checks the error is
+// the case's typed exchange error: its kind, and its class, which decides
+// whether a failure report is made.
+func CheckFaults(t *testing.T, fixtures *shepmock.Fixtures, call func(ctx context.Context, c *exchange.Client) error) {
+	t.Helper()
+	for _, fc := range FaultCases {
+		t.Run(fc.Name, func(t *testing.T) {
+			env := New(t, fixtures, FastTimeout)
+			if err := env.Mock.AddFault(fc.Rule); err != nil {
+				t.Fatal(err)
+			}
+			err := call(context.Background(), env.Client)
+			var e *exchange.Error
+			if !errors.As(err, &e) || e.Kind != fc.Kind || e.Class != fc.Class {
+				t.Fatalf("err = %v, want kind %s, class %s", err, fc.Kind, fc.Class)
+			}
+		})
+	}
+}
