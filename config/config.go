@@ -128,6 +128,10 @@ type Client struct {
 	// Allow are its rights: legal_entities, sole_proprietors, persons,
 	// payments, report, reports_read, or * for all. Default: none.
 	Allow []string `yaml:"allow"`
+	// Services are the state services it acts for, as its calls name them
+	// in Kopir-Service-Name (and failure reports in service_name); a call
+	// naming another, or none, gets 403. Default: any.
+	Services []string `yaml:"services"`
 	// Rate is its requests per second; 0 is no limit. Default: 0.
 	Rate float64 `yaml:"rate"`
 	// Burst is the most requests at once. Default: 2 × rate, at least 1.
@@ -571,7 +575,7 @@ func (c *Config) AccessClients() []access.Client {
 	var out []access.Client
 	for _, cl := range c.Clients {
 		out = append(out, access.Client{Name: cl.Name, KeySHA256: cl.APIKeySHA256, CertSHA256: cl.CertSHA256,
-			Allow: cl.Allow, Rate: cl.Rate, Burst: cl.Burst})
+			Allow: cl.Allow, Services: cl.Services, Rate: cl.Rate, Burst: cl.Burst})
 	}
 	return out
 }

@@ -48,6 +48,9 @@ type Client struct {
 	// certificates.
 	CertSHA256 []string
 	Allow      []string
+	// Services are the state services (as calls name them in
+	// Kopir-Service-Name) the client may act for; empty is any.
+	Services []string
 	// Rate is requests per second; Burst the most at once. Rate 0 is no
 	// limit.
 	Rate  float64
@@ -71,6 +74,7 @@ type client struct {
 
 // Access is the set of clients.
 type Access struct {
+	byName map[string]*client
 	byKey  map[[32]byte]*client
 	byCert map[[32]byte]*client
 	now    func() time.Time
@@ -81,7 +85,7 @@ func New(clients []Client, now func() time.Time) (*Access, error) {
 	if now == nil {
 		now = time.Now
 	}
-	a := &Access{byKey: map[[32]byte]*client{}, byCert: map[[32]byte]*client{}, now: now}
+	a := &Access{byName: map[string]*client{}, byKey: map[[32]byte]*client{}, byCert: map[[32]byte]*client{}, now: now}
 	names := map[string]bool{}
 	for i, c := range clients {
 		if c.Name == "" || names[c.Name] {
@@ -97,6 +101,7 @@ func New(clients []Client, now func() time.Time) (*Access, error) {
 			}
 		}
 		cl := &client{Client: c}
+		a.byName[c.Name] = cl
 		if c.Rate > 0 {
 			cl.limiter = rate.NewLimiter(rate.Limit(c.Rate), max(c.Burst, 1))
 		}
@@ -150,6 +155,24 @@ func (a *Access) Admit(r *http.Request, right string) (string, error) {
 		}
 	}
 	return c.Name, nil
+}
+
+// Serves checks that client may act for the state service a call names:
+// 403 when the client is limited to other services, or names none.
+func (a *Access) Serves(client, service string) error {
+	c := a.byName[client]
+	if c == nil || len(c.Services) == 0 {
+		return nil
+	}
+	if service = strings.TrimSpace(service); slices.Contains(c.Services, service) {
+		return nil
+	}
+	if service == "" {
+		return &Error{Status: http.StatusForbidden, Client: client,
+			Msg: fmt.Sprintf("client %s must name its state service (Kopir-Service-Name): %s", client, strings.Join(c.Services, ", "))}
+	}
+	return &Error{Status: http.StatusForbidden, Client: client,
+		Msg: fmt.Sprintf("client %s does not act for the service %q", client, service)}
 }
 
 // identify finds the client by key, then by certificate. A wrong key is

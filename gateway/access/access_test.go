@@ -131,3 +131,30 @@ func TestNewKey(t *testing.T) {
 		t.Errorf("%q %q %q", k1, k2, s1)
 	}
 }
+
+func TestServes(t *testing.T) {
+	a, err := New([]Client{
+		{Name: "exports", KeySHA256: []string{sum("k1")}, Allow: []string{RightAll}, Services: []string{"Экспорт лицензиясы"}},
+		{Name: "any", KeySHA256: []string{sum("k2")}, Allow: []string{RightAll}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		client, service string
+		ok              bool
+	}{
+		{"exports", "Экспорт лицензиясы", true},
+		{"exports", " Экспорт лицензиясы ", true},
+		{"exports", "Импорт лицензиясы", false},
+		{"exports", "", false},
+		{"any", "Импорт лицензиясы", true},
+		{"any", "", true},
+	} {
+		err := a.Serves(tc.client, tc.service)
+		var ae *Error
+		if tc.ok != (err == nil) || !tc.ok && (!errors.As(err, &ae) || ae.Status != 403) {
+			t.Errorf("Serves(%s, %q) = %v", tc.client, tc.service, err)
+		}
+	}
+}

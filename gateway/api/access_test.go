@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -100,5 +101,50 @@ func TestAccess(t *testing.T) {
 	defer counts.mu.Unlock()
 	if counts.codes["/v1/fees Unauthorized"] != 2 || counts.codes["/v1/fees Too Many Requests"] != 1 || counts.inFlight != 0 {
 		t.Errorf("observed %v, in flight %d", counts.codes, counts.inFlight)
+	}
+}
+
+// TestServices: a back end limited to its state services acts for those
+// only, in calls and in the failure reports it files.
+func TestServices(t *testing.T) {
+	hash := func(k string) string { h := sha256.Sum256([]byte(k)); return hex.EncodeToString(h[:]) }
+	guard, err := access.New([]access.Client{{Name: "exports", KeySHA256: []string{hash("k")}, Allow: []string{access.RightAll},
+		Services: []string{"Экспорт лицензиясы"}}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(api.Backends{Payments: payments.New(nil, payments.Config{}), Reports: &memReports{}},
+		api.Options{Guard: guard}))
+	defer srv.Close()
+	do := func(method, path, service, body string) int {
+		req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer k")
+		req.Header.Set("Content-Type", "application/json")
+		if service != "" {
+			req.Header.Set(api.HeaderServiceName, url.PathEscape(service))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	const fees = "/v1/fees?kind=issue&date=2026-01-10"
+	for _, tc := range []struct {
+		name, method, path, service, body string
+		want                              int
+	}{
+		{"its service", "GET", fees, "Экспорт лицензиясы", "", 200},
+		{"another service", "GET", fees, "Импорт лицензиясы", "", 403},
+		{"no service named", "GET", fees, "", "", 403},
+		{"report naming its service in the body", "POST", "/v1/failure-reports", "",
+			`{"system":"x","error":"y","service_name":"Экспорт лицензиясы"}`, 202},
+		{"report for another service", "POST", "/v1/failure-reports", "", `{"system":"x","error":"y","service_name":"Импорт лицензиясы"}`, 403},
+		{"report naming its service in the header", "POST", "/v1/failure-reports", "Экспорт лицензиясы", `{"system":"x","error":"y"}`, 202},
+	} {
+		if got := do(tc.method, tc.path, tc.service, tc.body); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }

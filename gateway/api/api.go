@@ -80,6 +80,9 @@ type Options struct {
 // *access.Access is one. Refusals are *access.Error.
 type Guard interface {
 	Admit(r *http.Request, right string) (client string, err error)
+	// Serves checks the client may act for the state service a call
+	// names.
+	Serves(client, service string) error
 }
 
 // Observer hears of requests; *metrics.Metrics is one.
@@ -206,8 +209,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, pattern, right st
 		if err != nil {
 			return err
 		}
-		r = r.WithContext(exchange.WithApp(r.Context(), app))
-		return h(s, rw, r)
+		// A failure report may name its service in its body: its handler
+		// checks once the two are merged.
+		if client != "" && right != access.RightReport {
+			service := ""
+			if app != nil {
+				service = app.ServiceName
+			}
+			if err := s.guard.Serves(client, service); err != nil {
+				return err
+			}
+		}
+		ctx := context.WithValue(exchange.WithApp(r.Context(), app), clientKey{}, client)
+		return h(s, rw, r.WithContext(ctx))
 	}()
 	if err != nil {
 		var ae *access.Error
@@ -228,6 +242,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, pattern, right st
 	if s.obs != nil {
 		s.obs.APIRequest(pattern, r.Method, rw.status, d)
 	}
+}
+
+type clientKey struct{}
+
+// clientFrom is the admitted client's name, "" when the API is open.
+func clientFrom(ctx context.Context) string {
+	c, _ := ctx.Value(clientKey{}).(string)
+	return c
 }
 
 type statusWriter struct {

@@ -128,6 +128,11 @@ func (s *Server) postReport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if c := clientFrom(r.Context()); c != "" {
+		if err := s.guard.Serves(c, rep.App.ServiceName); err != nil {
+			return err
+		}
+	}
 	rep.Attachments = files
 	incident, err := s.reports.Accept(r.Context(), rep)
 	if err != nil {
