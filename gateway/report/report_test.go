@@ -239,3 +239,23 @@ func TestScreenshotLongBody(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestScreenshotFoldsSecurity: the signature header is folded so that the
+// excerpt shows the Body; the XML attachment keeps everything.
+func TestScreenshotFoldsSecurity(t *testing.T) {
+	step := failedRecord().Steps[0]
+	step.Request = `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header>` +
+		`<wsse:Security xmlns:wsse="http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd">` +
+		strings.Repeat(`<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignatureValue>AAAA</ds:SignatureValue></ds:Signature>`, 40) +
+		`</wsse:Security></s:Header><s:Body><getPerson><iin>********0010</iin></getPerson></s:Body></s:Envelope>`
+	lines := strings.Join(StepLines(step, 1, 1, Kazakhstan), "\n")
+	if strings.Contains(lines, "SignatureValue") || !strings.Contains(lines, "transport signature") ||
+		!strings.Contains(lines, "<iin>********0010</iin>") || strings.Contains(lines, "excerpt") {
+		t.Errorf("lines:\n%s", lines)
+	}
+	// A look-alike in another namespace is not folded.
+	step.Request = strings.ReplaceAll(step.Request, "oasis-200401-wss-wssecurity-secext-1.0.xsd", "urn:not-wss")
+	if lines := strings.Join(StepLines(step, 1, 1, Kazakhstan), "\n"); !strings.Contains(lines, "SignatureValue") {
+		t.Error("a Security element outside WS-Security was folded")
+	}
+}

@@ -122,6 +122,7 @@ func bodyLines(text string) []string {
 	doc := etree.NewDocument()
 	doc.ReadSettings.Permissive = true
 	if err := doc.ReadFromString(text); err == nil && doc.Root() != nil {
+		foldSecurity(doc.Root())
 		doc.Indent(2)
 		if s, err := doc.WriteToString(); err == nil {
 			text = s
@@ -132,6 +133,26 @@ func bodyLines(text string) []string {
 		out = append(out, wrap(strings.TrimRight(l, "\r"), shotColumns)...)
 	}
 	return out
+}
+
+// nsWSSE is the WS-Security namespace.
+const nsWSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
+
+// foldSecurity empties each wsse:Security header: its Timestamp, token and
+// signature fill a screen and tell the desk nothing the step's outcome
+// does not, and would push the Body out of the excerpt. The attached XML
+// keeps them.
+func foldSecurity(el *etree.Element) {
+	if el.Tag == "Security" && el.NamespaceURI() == nsWSSE {
+		for len(el.Child) > 0 {
+			el.RemoveChildAt(len(el.Child) - 1)
+		}
+		el.SetText("… transport signature (Timestamp, BinarySecurityToken, Signature): see the attached XML …")
+		return
+	}
+	for _, c := range el.ChildElements() {
+		foldSecurity(c)
+	}
 }
 
 // wrap cuts s into rows of at most cols runes.
