@@ -124,7 +124,16 @@ func TestUp(t *testing.T) {
 	if resp, err = client.Do(req); err != nil || resp.StatusCode != 502 {
 		t.Fatalf("call through a failing SHEP: %v %v", err, resp)
 	}
+	var problem struct {
+		Exchange struct {
+			FailureReports string `json:"failure_reports"`
+		}
+	}
+	json.NewDecoder(resp.Body).Decode(&problem)
 	resp.Body.Close()
+	if !strings.HasPrefix(problem.Exchange.FailureReports, "/v1/failure-reports?message_id=") {
+		t.Fatalf("the problem does not lead to the report: %+v", problem)
+	}
 	var msgs []struct {
 		Subject   string
 		MessageID string `json:"message_id"`
@@ -140,7 +149,7 @@ func TestUp(t *testing.T) {
 	if len(msgs) != 1 || !strings.Contains(msgs[0].Subject, "Import licence") || !strings.Contains(msgs[0].Subject, "KZ-LIC-2026-00017") {
 		t.Fatalf("mailbox: %+v", msgs)
 	}
-	resp, _ = client.Get(api + "/v1/failure-reports?state=delivered")
+	resp, _ = client.Get(api + problem.Exchange.FailureReports + "&state=delivered")
 	var list struct {
 		Reports []struct{ ID string }
 	}

@@ -452,6 +452,8 @@ type exchangeRef struct {
 	ServiceID string `json:"service_id"`
 	MessageID string `json:"message_id,omitempty"`
 	Outcome   string `json:"outcome"`
+	// FailureReports finds the report a failure of a digital system made.
+	FailureReports string `json:"failure_reports,omitempty"`
 }
 
 func (p *problem) Error() string { return p.Detail }
@@ -499,6 +501,9 @@ func toProblem(err error, requestID string) *problem {
 		p.Exchange = &exchangeRef{System: xe.System, ServiceID: xe.ServiceID, Outcome: string(xe.Kind)}
 		if xe.Record != nil {
 			p.Exchange.MessageID = xe.Record.MessageID
+			if xe.SystemFailure() {
+				p.Exchange.FailureReports = "/v1/failure-reports?message_id=" + url.QueryEscape(xe.Record.MessageID)
+			}
 		}
 	default:
 		p = &problem{Type: typeInternal, Status: http.StatusInternalServerError, Detail: "internal error"}
