@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/image/font/sfnt"
+
 	"github.com/kopir/kopir/gateway/exchange"
 	"github.com/kopir/kopir/gateway/report/reporttest"
 )
@@ -257,5 +259,21 @@ func TestScreenshotFoldsSecurity(t *testing.T) {
 	step.Request = strings.ReplaceAll(step.Request, "oasis-200401-wss-wssecurity-secext-1.0.xsd", "urn:not-wss")
 	if lines := strings.Join(StepLines(step, 1, 1, Kazakhstan), "\n"); !strings.Contains(lines, "SignatureValue") {
 		t.Error("a Security element outside WS-Security was folded")
+	}
+}
+
+// TestFontCoversKazakh: every letter of the Kazakh alphabet, and the
+// characters step screenshots draw, have a glyph (0 is the empty box).
+func TestFontCoversKazakh(t *testing.T) {
+	f, err := sfnt.Parse(monoTTF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf sfnt.Buffer
+	const alphabet = "АӘБВГҒДЕЁЖЗИЙКҚЛМНҢОӨПРСТУҰҮФХҺЦЧШЩЪЫІЬЭЮЯ"
+	for _, r := range alphabet + strings.ToLower(alphabet) + "«»—…·№*<>/=\"':" {
+		if i, err := f.GlyphIndex(&buf, r); err != nil || i == 0 {
+			t.Errorf("no glyph for %q", r)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	_ "embed"
 	"fmt"
 	"image"
 	"image/color"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/beevik/etree"
 	"golang.org/x/image/font"
-	"golang.org/x/image/font/gofont/gomono"
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 
@@ -30,6 +30,12 @@ const (
 	shotMargin   = 12
 )
 
+// monoTTF is DejaVu Sans Mono (font/LICENSE): unlike Go Mono it has the
+// Kazakh letters (Ә Ғ Қ Ң Ө Ұ Ү Һ І), which a desk in Kazakhstan reads.
+//
+//go:embed font/DejaVuSansMono.ttf
+var monoTTF []byte
+
 var (
 	fontOnce sync.Once
 	monoFont *opentype.Font
@@ -39,7 +45,7 @@ var (
 // monoFace returns a new face: faces keep glyph buffers and are not safe
 // for concurrent use, the parsed font is.
 func monoFace() (font.Face, error) {
-	fontOnce.Do(func() { monoFont, fontErr = opentype.Parse(gomono.TTF) })
+	fontOnce.Do(func() { monoFont, fontErr = opentype.Parse(monoTTF) })
 	if fontErr != nil {
 		return nil, fontErr
 	}
