@@ -1,7 +1,9 @@
 package signing_test
 
 import (
+	"bytes"
 	"crypto/x509"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,6 +47,12 @@ func FuzzVerify(f *testing.F) {
 	v := newVerifier(f, signing.Policy{Roots: []*x509.Certificate{ca.Cert}, Now: clock, Limits: xmldoc.Limits{MaxBytes: 1 << 20, MaxDepth: 64}})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		res, err := v.Verify(in)
+		// Reading the Body in one pass must judge as reading it into the
+		// tree does.
+		tree, treeErr := v.VerifyInTree(in)
+		if reason(err) != reason(treeErr) || err == nil && !bytes.Equal(res.Body, tree.Body) {
+			t.Fatalf("one pass: %v\ntree: %v", err, treeErr)
+		}
 		if err != nil {
 			if _, ok := err.(*signing.Error); !ok {
 				t.Fatalf("untyped error %T: %v", err, err)
@@ -55,4 +63,15 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("accepted, but the verified Body does not parse: %v", err)
 		}
 	})
+}
+
+func reason(err error) signing.Reason {
+	var e *signing.Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	if err != nil {
+		return "untyped"
+	}
+	return ""
 }

@@ -106,7 +106,30 @@ func (s *Signer) Certificate() *x509.Certificate { return s.cert }
 // (created when absent) and the Body given a wsu:Id when it has none. The
 // rest of the envelope is left byte for byte as it was.
 func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
-	doc, err := parse(envelope, s.limits)
+	ids, err := s.newIDs(3)
+	if err != nil {
+		return nil, err
+	}
+	tsID, tokenID, sigID := "TS-"+ids[0], "X509-"+ids[1], "SIG-"+ids[2]
+
+	// The Body is given its id as soon as its start tag is read, and then
+	// canonicalized while the rest of it is: one read of the envelope.
+	var (
+		bodyID, bodyAttrs string
+		bodyErr           error
+		seen              bool
+	)
+	doc, err := parse(envelope, xmldoc.Options{Limits: s.limits, Canonicalize: func(d *xmldoc.Document, n int32) (xmldoc.C14N, bool) {
+		if seen || !isEnvelopeBody(d, n) {
+			return xmldoc.C14N{}, false
+		}
+		seen = true
+		bodyID, bodyAttrs, bodyErr = s.identify(d, n)
+		// Prefixes declared around and inside the Body go in the
+		// PrefixList, so that QName-valued content (xsi:type="ns2:rows")
+		// keeps its bindings in what is signed, as WSS4J does.
+		return xmldoc.C14N{AllDeclared: true}, bodyErr == nil
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -124,52 +147,16 @@ func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
 			return nil, refuse(ReasonDuplicateSecurity, "the envelope already has a wsse:Security header")
 		}
 	}
-
-	ids, err := s.newIDs(3)
-	if err != nil {
-		return nil, err
+	if bodyErr != nil {
+		return nil, bodyErr
 	}
-	tsID, tokenID, sigID := "TS-"+ids[0], "X509-"+ids[1], "SIG-"+ids[2]
-
-	// The Body's id: its own when it has one, else one we add, declaring
-	// the wsu prefix on the Body unless it is already bound there.
-	var bodyAttrs string
-	bodyID, ok := doc.Attr(env.body, NSWSU, "Id")
-	if !ok {
-		bodyID, ok = doc.Attr(env.body, "", "Id")
+	body := doc.Canonical()
+	if body == nil || body.Node != env.body {
+		return nil, errors.New("signing: the Body was not canonicalized") // soapParts and isEnvelopeBody disagree
 	}
-	if ok {
-		if !isNCName(bodyID) {
-			return nil, refuse(ReasonMalformed, "the Body's id %q is not an XML name", bodyID)
-		}
-	} else {
-		more, err := s.newIDs(1)
-		if err != nil {
-			return nil, err
-		}
-		bodyID = "id-" + more[0]
-		prefix := "wsu"
-		for i := 1; ; i++ {
-			uri, bound := doc.Lookup(env.body, prefix)
-			if !bound || uri == NSWSU {
-				if !bound {
-					doc.Declare(env.body, prefix, NSWSU)
-					bodyAttrs = " xmlns:" + prefix + `="` + NSWSU + `"`
-				}
-				break
-			}
-			prefix = "wsu" + strconv.Itoa(i)
-		}
-		doc.AddAttr(env.body, prefix, "Id", NSWSU, bodyID)
-		bodyAttrs += " " + prefix + `:Id="` + bodyID + `"`
-	}
-
-	// Prefixes declared around and inside the Body go in the PrefixList,
-	// so that QName-valued content (xsi:type="ns2:getPerson") keeps its
-	// bindings in what is signed, as WSS4J does.
-	prefixes := doc.DeclaredPrefixes(env.body)
+	prefixes := body.Inclusive
 	h := s.digest.NewHash()
-	h.Write(doc.AppendExcC14N(nil, env.body, prefixes))
+	h.Write(body.Bytes)
 	bodyDigest := h.Sum(nil)
 
 	now := s.now().UTC()
@@ -224,6 +211,53 @@ func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
 }
 
 const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// identify returns the Body's id: its own when it has one, else one it
+// adds, declaring the wsu prefix on the Body unless it is bound there
+// already; attrs is what to splice into the Body's start tag.
+func (s *Signer) identify(doc *xmldoc.Document, body int32) (id, attrs string, err error) {
+	id, ok := doc.Attr(body, NSWSU, "Id")
+	if !ok {
+		id, ok = doc.Attr(body, "", "Id")
+	}
+	if ok {
+		if !isNCName(id) {
+			return "", "", refuse(ReasonMalformed, "the Body's id %q is not an XML name", id)
+		}
+		return id, "", nil
+	}
+	more, err := s.newIDs(1)
+	if err != nil {
+		return "", "", err
+	}
+	id = "id-" + more[0]
+	prefix := "wsu"
+	for i := 1; ; i++ {
+		uri, bound := doc.Lookup(body, prefix)
+		if !bound || uri == NSWSU {
+			if !bound {
+				doc.Declare(body, prefix, NSWSU)
+				attrs = " xmlns:" + prefix + `="` + NSWSU + `"`
+			}
+			break
+		}
+		prefix = "wsu" + strconv.Itoa(i)
+	}
+	doc.AddAttr(body, prefix, "Id", NSWSU, id)
+	return id, attrs + " " + prefix + `:Id="` + id + `"`, nil
+}
+
+// isEnvelopeBody reports whether element n, whose start tag was just read,
+// is a Body child of a SOAP Envelope: the element soapParts will find, if
+// the envelope turns out well-formed.
+func isEnvelopeBody(doc *xmldoc.Document, n int32) bool {
+	root := doc.Root
+	if doc.Nodes[n].Parent != root || root == xmldoc.None || doc.Local(root) != "Envelope" {
+		return false
+	}
+	ns := doc.NS(root)
+	return (ns == NSSOAP11 || ns == NSSOAP12) && doc.Is(n, ns, "Body")
+}
 
 func (s *Signer) writeReference(b *strings.Builder, id string, prefixes []string, digest []byte) {
 	b.WriteString(`<ds:Reference URI="#` + id + `"><ds:Transforms><ds:Transform Algorithm="` + NSExcC14N + `">`)
@@ -343,8 +377,8 @@ func soapParts(doc *xmldoc.Document) (envelopeParts, error) {
 	return p, nil
 }
 
-func parse(envelope []byte, lim xmldoc.Limits) (*xmldoc.Document, error) {
-	doc, err := xmldoc.Parse(envelope, lim)
+func parse(envelope []byte, o xmldoc.Options) (*xmldoc.Document, error) {
+	doc, err := xmldoc.ParseWith(envelope, o)
 	switch {
 	case err == nil:
 		return doc, nil

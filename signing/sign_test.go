@@ -69,6 +69,15 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Verify: %v\n%s", err, out)
 				}
+				// The Body canonicalized in one pass, by the signer and the
+				// verifier, is the tree canonicalizer's.
+				tree, err := v.VerifyInTree(out)
+				if err != nil {
+					t.Fatalf("VerifyInTree: %v", err)
+				}
+				if !bytes.Equal(tree.Body, res.Body) {
+					t.Errorf("one pass and the tree disagree on the Body:\n%s\n%s", res.Body, tree.Body)
+				}
 				if res.Algorithm != leaf.alg {
 					t.Errorf("algorithm %s, want %s", res.Algorithm, leaf.alg)
 				}

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -86,9 +87,10 @@ type Result struct {
 
 // Verifier checks transport signatures. It is safe for concurrent use.
 type Verifier struct {
-	p     Policy
-	roots *x509.CertPool
-	inter *x509.CertPool
+	p       Policy
+	idNames []xmldoc.Name // p.IDAttrs, for the reader
+	roots   *x509.CertPool
+	inter   *x509.CertPool
 
 	// trusted remembers certificates whose chain was built, by the SHA-256
 	// of their DER: a gateway hears from a handful of peers, and building
@@ -133,6 +135,9 @@ func NewVerifier(p Policy) (*Verifier, error) {
 		p.Now = time.Now
 	}
 	v := &Verifier{p: p, roots: x509.NewCertPool(), inter: x509.NewCertPool(), trusted: map[[32]byte]trustedCert{}}
+	for _, a := range p.IDAttrs {
+		v.idNames = append(v.idNames, xmldoc.Name{NS: a.NS, Local: a.Local})
+	}
 	for _, c := range p.Roots {
 		v.roots.AddCert(c)
 	}
@@ -198,7 +203,77 @@ type reference struct {
 // Verify checks envelope's transport signature and returns what it proves.
 // Any refusal is an *Error with a Reason.
 func (v *Verifier) Verify(envelope []byte) (*Result, error) {
-	doc, err := parse(envelope, v.p.Limits)
+	res, err := v.verify(envelope, true)
+	if errors.Is(err, errReread) {
+		return v.verify(envelope, false)
+	}
+	return res, err
+}
+
+// errReread says the Body was canonicalized while reading with another
+// PrefixList than its Reference turned out to name: read it again, into
+// the tree. Only a message whose Security header misleads the look-ahead
+// (bodyC14N) pays for two reads.
+var errReread = errors.New("signing: read the envelope again")
+
+// bodyC14N, for the reader, picks the envelope's Body to canonicalize while
+// reading, with the PrefixList of the Reference to it in the Security
+// header read before it. A Body it cannot match to one Reference is read
+// into the tree, and judged there.
+func (v *Verifier) bodyC14N() func(*xmldoc.Document, int32) (xmldoc.C14N, bool) {
+	seen := false
+	return func(doc *xmldoc.Document, n int32) (xmldoc.C14N, bool) {
+		if seen || !isEnvelopeBody(doc, n) {
+			return xmldoc.C14N{}, false
+		}
+		seen = true
+		var bodyIDs []string
+		for _, a := range v.p.IDAttrs {
+			if id, ok := doc.Attr(n, a.NS, a.Local); ok {
+				bodyIDs = append(bodyIDs, "#"+id)
+			}
+		}
+		header := first(doc, doc.Root, doc.NS(doc.Root), "Header")
+		signedInfo := first(doc, first(doc, first(doc, header, NSWSSE, "Security"), NSDS, "Signature"), NSDS, "SignedInfo")
+		var prefixes []string
+		matched := 0
+		doc.Children(signedInfo, func(ref int32) bool {
+			uri, _ := doc.Attr(ref, "", "URI")
+			if !doc.Is(ref, NSDS, "Reference") || !slices.Contains(bodyIDs, uri) {
+				return true
+			}
+			matched++
+			doc.Children(first(doc, ref, NSDS, "Transforms"), func(t int32) bool {
+				if alg, _ := doc.Attr(t, "", "Algorithm"); alg == NSExcC14N {
+					prefixes, _ = prefixList(doc, t)
+				}
+				return true
+			})
+			return true
+		})
+		return xmldoc.C14N{Inclusive: prefixes}, matched == 1
+	}
+}
+
+// first returns parent's first child named {ns}local, or None.
+func first(doc *xmldoc.Document, parent int32, ns, local string) int32 {
+	found := xmldoc.None
+	doc.Children(parent, func(c int32) bool {
+		if doc.Is(c, ns, local) {
+			found = c
+		}
+		return found == xmldoc.None
+	})
+	return found
+}
+
+func (v *Verifier) verify(envelope []byte, ahead bool) (*Result, error) {
+	opts := xmldoc.Options{Limits: v.p.Limits}
+	if ahead {
+		opts.Canonicalize = v.bodyC14N()
+		opts.IDAttrs = v.idNames
+	}
+	doc, err := parse(envelope, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -315,14 +390,23 @@ func (v *Verifier) Verify(envelope []byte) (*Result, error) {
 
 	var buf []byte
 	for _, r := range refs {
-		buf = doc.AppendExcC14N(buf[:0], r.target, r.prefixes)
+		var canonical []byte
+		if c := doc.Canonical(); c != nil && c.Node == r.target {
+			if !slices.Equal(c.Inclusive, r.prefixes) {
+				return nil, errReread
+			}
+			canonical = c.Bytes
+		} else {
+			buf = doc.AppendExcC14N(buf[:0], r.target, r.prefixes)
+			canonical = buf
+		}
 		h := r.digest.NewHash()
-		h.Write(buf)
+		h.Write(canonical)
 		if subtle.ConstantTimeCompare(h.Sum(nil), r.value) != 1 {
 			return nil, refuse(ReasonDigestMismatch, "the digest of %s does not match", doc.Local(r.target))
 		}
 		if r.target == env.body {
-			res.Body = append([]byte(nil), buf...)
+			res.Body = append([]byte(nil), canonical...)
 		}
 	}
 	return res, nil
@@ -359,11 +443,26 @@ func only(doc *xmldoc.Document, parent int32, ns, local string, missing Reason, 
 	return found, nil
 }
 
+// target is the element an id names: in the tree, or (node None) inside a
+// Body canonicalized while it was read.
+type target struct {
+	node int32
+	in   *xmldoc.ID
+}
+
+// names returns the target's local and qualified names.
+func (t target) names(doc *xmldoc.Document) (local, qname string) {
+	if t.node == xmldoc.None {
+		return t.in.Element.Local, t.in.QName
+	}
+	return doc.Local(t.node), doc.Name(t.node)
+}
+
 // indexIDs maps every id in the document to its element, refusing an id
 // carried twice under any accepted attribute name: the root of most
 // signature wrapping attacks.
-func (v *Verifier) indexIDs(doc *xmldoc.Document) (map[string]int32, error) {
-	ids := make(map[string]int32, 8)
+func (v *Verifier) indexIDs(doc *xmldoc.Document) (map[string]target, error) {
+	ids := make(map[string]target, 8)
 	for i := range doc.Nodes {
 		n := int32(i)
 		if doc.Nodes[i].Kind != xmldoc.Element {
@@ -374,10 +473,19 @@ func (v *Verifier) indexIDs(doc *xmldoc.Document) (map[string]int32, error) {
 			if !ok {
 				continue
 			}
-			if prev, seen := ids[id]; seen && prev != n {
+			if prev, seen := ids[id]; seen && prev.node != n {
 				return nil, refuse(ReasonDuplicateID, "id %q is carried by more than one element", id)
 			}
-			ids[id] = n
+			ids[id] = target{node: n}
+		}
+	}
+	if c := doc.Canonical(); c != nil {
+		for i := range c.IDs {
+			in := &c.IDs[i]
+			if prev, seen := ids[in.Value]; seen && (prev.in == nil || prev.in.Offset != in.Offset) {
+				return nil, refuse(ReasonDuplicateID, "id %q is carried by more than one element", in.Value)
+			}
+			ids[in.Value] = target{node: xmldoc.None, in: in}
 		}
 	}
 	return ids, nil
@@ -398,25 +506,26 @@ func prefixList(doc *xmldoc.Document, method int32) ([]string, error) {
 	return out, err
 }
 
-func (v *Verifier) reference(doc *xmldoc.Document, ref int32, ids map[string]int32, body, timestamp int32) (reference, error) {
+func (v *Verifier) reference(doc *xmldoc.Document, ref int32, ids map[string]target, body, timestamp int32) (reference, error) {
 	var r reference
 	uri, _ := doc.Attr(ref, "", "URI")
 	id, ok := strings.CutPrefix(uri, "#")
 	if !ok || id == "" || strings.HasPrefix(id, "xpointer(") {
 		return r, refuse(ReasonBadReference, "reference URI %q is not a same-document id", uri)
 	}
-	target, ok := ids[id]
+	t, ok := ids[id]
 	if !ok {
 		return r, refuse(ReasonBadReference, "reference %q resolves to nothing", uri)
 	}
+	local, qname := t.names(doc)
 	switch {
-	case target == body || target == timestamp && timestamp != xmldoc.None:
-	case doc.Local(target) == "Body" || doc.Local(target) == "Timestamp":
-		return r, refuse(ReasonWrapped, "reference %q is to a %s that is not the envelope's", uri, doc.Local(target))
+	case t.node != xmldoc.None && (t.node == body || t.node == timestamp && timestamp != xmldoc.None):
+	case local == "Body" || local == "Timestamp":
+		return r, refuse(ReasonWrapped, "reference %q is to a %s that is not the envelope's", uri, local)
 	default:
-		return r, refuse(ReasonBadReference, "reference %q is to %s, not the Body or the Timestamp", uri, doc.Name(target))
+		return r, refuse(ReasonBadReference, "reference %q is to %s, not the Body or the Timestamp", uri, qname)
 	}
-	r.target = target
+	r.target = t.node
 
 	var transforms, digestMethod, digestValue int32 = xmldoc.None, xmldoc.None, xmldoc.None
 	var err error
@@ -489,7 +598,7 @@ func base64Text(doc *xmldoc.Document, parent int32, local string) ([]byte, error
 // certificate finds the signing certificate: a SecurityTokenReference to a
 // BinarySecurityToken of this Security header, or an X509Certificate in the
 // KeyInfo itself.
-func (v *Verifier) certificate(doc *xmldoc.Document, sig, security int32, ids map[string]int32) (*x509.Certificate, error) {
+func (v *Verifier) certificate(doc *xmldoc.Document, sig, security int32, ids map[string]target) (*x509.Certificate, error) {
 	keyInfo, err := only(doc, sig, NSDS, "KeyInfo", ReasonKeyInfo, "no KeyInfo")
 	if err != nil {
 		return nil, err
@@ -505,8 +614,9 @@ func (v *Verifier) certificate(doc *xmldoc.Document, sig, security int32, ids ma
 				}
 				uri, _ := doc.Attr(r, "", "URI")
 				id, _ := strings.CutPrefix(uri, "#")
-				token, ok := ids[id]
-				if !ok || !doc.Is(token, NSWSSE, "BinarySecurityToken") || doc.Nodes[token].Parent != security {
+				t, ok := ids[id]
+				token := t.node
+				if !ok || token == xmldoc.None || !doc.Is(token, NSWSSE, "BinarySecurityToken") || doc.Nodes[token].Parent != security {
 					err = refuse(ReasonKeyInfo, "token reference %q is not to a BinarySecurityToken of this Security header", uri)
 					return false
 				}

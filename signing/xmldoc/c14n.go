@@ -16,37 +16,69 @@ const ExcC14N = "http://www.w3.org/2001/10/xml-exc-c14n#"
 //
 // The walk is over the read-only tree with a stack of bindings, so it has no
 // element budget and copies nothing per element; its depth is bounded by the
-// depth limit Parse enforced.
+// depth limit Parse enforced. An element Parse canonicalized as it read it
+// (Options.Canonicalize) has no descendants in the tree: use its Canonical.
 func (d *Document) AppendExcC14N(dst []byte, n int32, inclusive []string) []byte {
-	c := canonicalizer{d: d, dst: dst}
-	for _, p := range inclusive {
-		if p == "#default" {
-			p = ""
-		}
-		c.inclusive = append(c.inclusive, p)
-	}
-	// Bindings declared above the apex are in scope but not yet rendered.
-	var chain []int32
-	for a := d.Nodes[n].Parent; a != None; a = d.Nodes[a].Parent {
-		chain = append(chain, a)
-	}
-	for i := len(chain) - 1; i >= 0; i-- {
-		c.scope = append(c.scope, d.Decls(chain[i])...)
-	}
-	c.apex = n
+	c := newCanonicalizer(d, n, C14N{Inclusive: inclusive}, dst)
 	c.element(n)
 	return c.dst
 }
 
+// canonicalizer writes exclusive canonical XML one element at a time: from
+// the tree (element), or from start and end tags as Parse reads them.
 type canonicalizer struct {
 	d         *Document
 	apex      int32
 	dst       []byte
 	inclusive []string
-	scope     []NSDecl // in-scope bindings, innermost last
-	rendered  []NSDecl // bindings rendered by output ancestors, innermost last
-	out       []NSDecl // scratch: declarations to render on one element
-	attrs     []attr   // scratch: one element's attributes, sorted
+	// all makes every non-default prefix inclusive, recording them in
+	// declared: the PrefixList DeclaredPrefixes would give, found in one
+	// pass.
+	all      bool
+	declared map[string]struct{}
+	scope    []NSDecl // in-scope bindings, innermost last
+	rendered []NSDecl // bindings rendered by output ancestors, innermost last
+	marks    []mark   // per open element, the stacks' lengths before it
+	out      []NSDecl // declarations to render on the element being started
+	attrs    []attr   // scratch: one element's attributes, sorted
+}
+
+type mark struct{ scope, rendered int }
+
+// startTag is what rendering a start tag needs, from the tree or from the
+// reader.
+type startTag struct {
+	name  qname
+	attrs []attr
+	decls []NSDecl
+}
+
+func (d *Document) startTag(n int32) startTag {
+	node := &d.Nodes[n]
+	return startTag{name: node.name, attrs: d.attrs[node.attrs.from:node.attrs.to], decls: d.Decls(n)}
+}
+
+// newCanonicalizer prepares to canonicalize apex, with the bindings declared
+// above it in scope but not yet rendered.
+func newCanonicalizer(d *Document, apex int32, how C14N, dst []byte) *canonicalizer {
+	c := &canonicalizer{d: d, dst: dst, apex: apex, all: how.AllDeclared}
+	if c.all {
+		c.declared = map[string]struct{}{}
+	}
+	for _, p := range how.Inclusive {
+		if p == "#default" {
+			p = ""
+		}
+		c.inclusive = append(c.inclusive, p)
+	}
+	var chain []int32
+	for a := d.Nodes[apex].Parent; a != None; a = d.Nodes[a].Parent {
+		chain = append(chain, a)
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		c.scope = append(c.scope, d.Decls(chain[i])...)
+	}
+	return c
 }
 
 func lookupIn(stack []NSDecl, prefix string) (string, bool) {
@@ -80,43 +112,78 @@ func (c *canonicalizer) utilize(prefix string, onlyIfDeclared bool) {
 	c.out = append(c.out, NSDecl{Prefix: prefix, URI: uri})
 }
 
-func (c *canonicalizer) element(n int32) {
-	d := c.d
-	node := &d.Nodes[n]
-	scopeMark, renderedMark := len(c.scope), len(c.rendered)
-	c.scope = append(c.scope, d.Decls(n)...)
+// inclusiveHere utilizes a prefix of the PrefixList declared (again) on an
+// element below the apex: only there can its rendering change.
+func (c *canonicalizer) inclusiveHere(prefix string) {
+	if c.all {
+		if prefix == "" {
+			return
+		}
+		c.declared[prefix] = struct{}{}
+		c.utilize(prefix, true)
+		return
+	}
+	for _, p := range c.inclusive {
+		if p == prefix {
+			c.utilize(p, true)
+		}
+	}
+}
 
+// push opens an element: its bindings enter the scope and the declarations
+// it must render are worked out into c.out. It reports whether there are
+// none.
+func (c *canonicalizer) push(t startTag, apex bool) bool {
+	c.marks = append(c.marks, mark{len(c.scope), len(c.rendered)})
+	if len(t.decls) > 0 {
+		c.scope = append(c.scope, t.decls...)
+	}
 	c.out = c.out[:0]
-	c.utilize(d.prefix(node.name), false)
-	attrs := d.attrs[node.attrs.from:node.attrs.to]
-	for _, a := range attrs {
+	c.utilize(c.d.prefix(t.name), false)
+	for _, a := range t.attrs {
 		if a.name.colon != noColon {
-			c.utilize(d.prefix(a.name), false)
+			c.utilize(c.d.prefix(a.name), false)
 		}
 	}
 	// An inclusive prefix is rendered at the apex when in scope there; below
 	// it, its rendering can only change where it is declared again.
-	if n == c.apex {
+	switch {
+	case apex && c.all:
+		for _, decl := range c.scope {
+			if decl.Prefix != "" {
+				c.declared[decl.Prefix] = struct{}{}
+				c.utilize(decl.Prefix, true)
+			}
+		}
+	case apex:
 		for _, p := range c.inclusive {
 			c.utilize(p, true)
 		}
-	} else if len(c.inclusive) > 0 {
-		for _, decl := range d.Decls(n) {
-			for _, p := range c.inclusive {
-				if p == decl.Prefix {
-					c.utilize(p, true)
-				}
-			}
+	case c.all || len(c.inclusive) > 0:
+		for _, decl := range t.decls {
+			c.inclusiveHere(decl.Prefix)
 		}
 	}
 	if len(c.out) > 1 {
 		slices.SortFunc(c.out, func(a, b NSDecl) int { return strings.Compare(a.Prefix, b.Prefix) })
 	}
 	c.rendered = append(c.rendered, c.out...)
+	return len(c.out) == 0
+}
 
-	name := d.str(node.name.pos)
+// pushPlain opens an element that renders no declaration and changes no
+// binding.
+func (c *canonicalizer) pushPlain() bool {
+	c.marks = append(c.marks, mark{len(c.scope), len(c.rendered)})
+	c.out = c.out[:0]
+	return true
+}
+
+// writeStart writes the start tag of the element just pushed.
+func (c *canonicalizer) writeStart(t startTag) {
+	d := c.d
 	dst := append(c.dst, '<')
-	dst = append(dst, name...)
+	dst = append(dst, d.str(t.name.pos)...)
 	for _, o := range c.out {
 		if o.Prefix == "" {
 			dst = append(dst, " xmlns=\""...)
@@ -128,6 +195,7 @@ func (c *canonicalizer) element(n int32) {
 		dst = appendCanonicalAttr(dst, escapeValue(o.URI))
 		dst = append(dst, '"')
 	}
+	attrs := t.attrs
 	if len(attrs) > 1 {
 		c.attrs = append(c.attrs[:0], attrs...)
 		slices.SortFunc(c.attrs, func(a, b attr) int {
@@ -145,10 +213,45 @@ func (c *canonicalizer) element(n int32) {
 		dst = appendCanonicalAttr(dst, d.str(a.raw))
 		dst = append(dst, '"')
 	}
-	dst = append(dst, '>')
-	c.dst = dst
+	c.dst = append(dst, '>')
+}
 
-	for ch := node.FirstChild; ch != None; ch = d.Nodes[ch].Next {
+// writeEnd writes an end tag.
+func (c *canonicalizer) writeEnd(name string) {
+	c.dst = append(c.dst, "</"...)
+	c.dst = append(c.dst, name...)
+	c.dst = append(c.dst, '>')
+}
+
+// pop closes the element last pushed.
+func (c *canonicalizer) pop() {
+	m := c.marks[len(c.marks)-1]
+	c.marks = c.marks[:len(c.marks)-1]
+	c.scope = c.scope[:m.scope]
+	c.rendered = c.rendered[:m.rendered]
+}
+
+// prefixList is the PrefixList canonicalization used: the one given, or
+// with all, every prefix declared around and inside the apex, sorted.
+func (c *canonicalizer) prefixList() []string {
+	if !c.all {
+		return c.inclusive
+	}
+	out := make([]string, 0, len(c.declared))
+	for p := range c.declared {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// element writes the subtree at n from the tree.
+func (c *canonicalizer) element(n int32) {
+	d := c.d
+	t := d.startTag(n)
+	c.push(t, n == c.apex)
+	c.writeStart(t)
+	for ch := d.Nodes[n].FirstChild; ch != None; ch = d.Nodes[ch].Next {
 		child := &d.Nodes[ch]
 		switch child.Kind {
 		case Element:
@@ -159,12 +262,8 @@ func (c *canonicalizer) element(n int32) {
 			c.dst = appendPI(c.dst, d.str(child.raw))
 		}
 	}
-
-	c.dst = append(c.dst, "</"...)
-	c.dst = append(c.dst, name...)
-	c.dst = append(c.dst, '>')
-	c.scope = c.scope[:scopeMark]
-	c.rendered = c.rendered[:renderedMark]
+	c.writeEnd(d.str(t.name.pos))
+	c.pop()
 }
 
 // escapeValue turns a decoded namespace URI back into raw attribute text, so

@@ -151,6 +151,7 @@ type Document struct {
 	decls []NSDecl
 	uris  []string // interned namespace names; uris[0] is ""
 	extra string   // strings added by AddAttr
+	canon *Canonical
 }
 
 const extraBit = -1 << 31
@@ -320,6 +321,68 @@ func (d *Document) Text(n int32) string {
 
 // Parse reads a whole document.
 func Parse(src []byte, lim Limits) (*Document, error) {
+	return ParseWith(src, Options{Limits: lim})
+}
+
+// Options are what ParseWith takes: limits, and optionally one element to
+// canonicalize as it is read.
+type Options struct {
+	Limits
+	// Canonicalize, when set, is asked about each element as its start tag
+	// is read, with the element and its ancestors in the tree (and what it
+	// adds to them with AddAttr and Declare counted). The first element it
+	// returns true for is canonicalized while it is read, as C14N says:
+	// the bytes are in Document.Canonical, its descendants are checked as
+	// strictly as the rest but left out of the tree, and it is
+	// canonicalized without one Node per descendant or a second pass.
+	// This is how a transport signature's Body of 100,000 elements is
+	// signed and verified in one read.
+	Canonicalize func(d *Document, n int32) (C14N, bool)
+	// IDAttrs name the attributes whose values are collected, in
+	// Canonical.IDs, from the descendants left out of the tree.
+	IDAttrs []Name
+}
+
+// C14N says how Parse canonicalizes the element Options.Canonicalize picks.
+type C14N struct {
+	// Inclusive is the InclusiveNamespaces PrefixList, "#default" standing
+	// for the default namespace.
+	Inclusive []string
+	// AllDeclared, instead, takes for PrefixList every prefix declared
+	// around and inside the element, as DeclaredPrefixes lists it; that
+	// list is known only once the element is read, and is returned in
+	// Canonical.Inclusive.
+	AllDeclared bool
+}
+
+// Canonical is the exclusive canonical form of the element Parse
+// canonicalized as it read it.
+type Canonical struct {
+	Node      int32
+	Bytes     []byte
+	Inclusive []string // the PrefixList used
+	IDs       []ID     // id attributes of the descendants, in document order
+}
+
+// Name is an expanded name.
+type Name struct{ NS, Local string }
+
+// ID is an id-carrying attribute (Options.IDAttrs) of an element left out of
+// the tree.
+type ID struct {
+	Value   string
+	Attr    Name
+	Element Name
+	QName   string // the element's name as written
+	Offset  int    // where the element starts in the input
+}
+
+// Canonical returns the element canonicalized while parsing, or nil.
+func (d *Document) Canonical() *Canonical { return d.canon }
+
+// ParseWith reads a whole document with options.
+func ParseWith(src []byte, o Options) (*Document, error) {
+	lim := &o.Limits
 	if lim.MaxBytes <= 0 {
 		lim.MaxBytes = DefaultMaxBytes
 	}
@@ -335,11 +398,16 @@ func Parse(src []byte, lim Limits) (*Document, error) {
 	if len(src) > lim.MaxBytes {
 		return nil, ErrTooLarge
 	}
-	p := parser{s: string(src), lim: lim, lastURI: -1}
-	// A cheap estimate keeps the big slices from regrowing.
-	est := strings.Count(p.s, "<")
-	// Each '<' opens a start tag, an end tag or a comment, and nearly each
-	// is followed by a text node: est nodes in all, near enough.
+	p := parser{s: string(src), lim: o.Limits, opts: o, lastURI: -1}
+	p.cached.gen = ^uint64(0)
+	// A cheap estimate keeps the big slices from regrowing: each '<' opens
+	// a start tag, an end tag or a comment, and nearly each is followed by
+	// a text node. Where one element is canonicalized instead, the tree is
+	// what surrounds it, and small.
+	est := 64
+	if o.Canonicalize == nil {
+		est = strings.Count(p.s, "<")
+	}
 	p.d = &Document{Src: p.s, Root: None, Nodes: make([]Node, 0, est+4), attrs: make([]attr, 0, est/2+4), uris: []string{""}}
 	if err := p.document(); err != nil {
 		return nil, err
@@ -351,12 +419,47 @@ type parser struct {
 	s     string
 	i     int
 	lim   Limits
+	opts  Options
 	d     *Document
-	stack []int32  // open elements
+	stack []open   // open elements
 	scope []NSDecl // namespace declarations made by the open elements, outermost first
 
 	lastURI int32
 	seen    map[dupKey]struct{} // scratch for duplicate checks on crowded elements
+
+	// colon and colons describe the last name read: where its first colon
+	// is (-1: none) and how many it has.
+	colon, colons int
+	// gen counts changes to scope; an element declaring nothing resolves
+	// its prefix from the last resolution made in the same scope.
+	gen    uint64
+	cached struct {
+		gen    uint64
+		prefix string
+		ns     int32
+	}
+
+	// While an element is canonicalized as it is read: the canonicalizer,
+	// where the source not yet copied begins (a run of source already in
+	// canonical form is copied once, when something breaks it), and the
+	// ids met.
+	c   *canonicalizer
+	run int
+	ids []ID
+}
+
+func (p *parser) pushScope(decls []NSDecl) {
+	if len(decls) > 0 {
+		p.scope = append(p.scope, decls...)
+		p.gen++
+	}
+}
+
+// open is an element whose end tag is still to come.
+type open struct {
+	node  int32 // None for an element left out of the tree
+	name  qname
+	scope int32 // len(parser.scope) before the element's declarations
 }
 
 func (p *parser) errf(format string, args ...any) error {
@@ -443,7 +546,7 @@ func (p *parser) add(n Node) int32 {
 	idx := int32(len(d.Nodes))
 	n.FirstChild, n.LastChild, n.Next = None, None, None
 	if len(p.stack) > 0 {
-		parent := p.stack[len(p.stack)-1]
+		parent := p.stack[len(p.stack)-1].node
 		n.Parent = parent
 		n.Depth = int32(len(p.stack))
 		if last := d.Nodes[parent].LastChild; last != None {
@@ -467,7 +570,7 @@ func (p *parser) element() error {
 	}
 	for len(p.stack) > 0 {
 		if p.i >= len(s) {
-			return p.errf("unexpected end of input inside <%s>", p.d.Name(p.stack[len(p.stack)-1]))
+			return p.errf("unexpected end of input inside <%s>", p.d.str(p.stack[len(p.stack)-1].name.pos))
 		}
 		if s[p.i] != '<' {
 			if err := p.text(); err != nil {
@@ -476,6 +579,15 @@ func (p *parser) element() error {
 			continue
 		}
 		rest := s[p.i:]
+		if len(rest) > 1 && rest[1] != '/' && rest[1] != '!' && rest[1] != '?' {
+			if p.c != nil && p.quickStart() {
+				continue
+			}
+			if err := p.startTag(); err != nil {
+				return err
+			}
+			continue
+		}
 		switch {
 		case strings.HasPrefix(rest, "</"):
 			if err := p.endTag(); err != nil {
@@ -486,6 +598,10 @@ func (p *parser) element() error {
 			raw, err := p.comment()
 			if err != nil {
 				return err
+			}
+			if p.c != nil {
+				p.flush(start) // comments are not canonical
+				continue
 			}
 			p.add(Node{Kind: Comment, raw: raw, Start: start, End: p.i})
 		case strings.HasPrefix(rest, "<![CDATA["):
@@ -498,12 +614,22 @@ func (p *parser) element() error {
 				return err
 			}
 			p.i += end + 3
+			if p.c != nil {
+				p.flush(start)
+				p.c.dst = appendCanonicalText(p.c.dst, rest[9:end], true)
+				continue
+			}
 			p.add(Node{Kind: Text, raw: pos{int32(start + 9), int32(start + end)}, CDATA: true, Start: start, End: p.i})
 		case strings.HasPrefix(rest, "<?"):
 			start := p.i
 			raw, err := p.procInst()
 			if err != nil {
 				return err
+			}
+			if p.c != nil {
+				p.flush(start)
+				p.c.dst = appendPI(p.c.dst, p.d.str(raw))
+				continue
 			}
 			p.add(Node{Kind: ProcInst, raw: raw, Start: start, End: p.i})
 		case strings.HasPrefix(rest, "<!"):
@@ -517,9 +643,158 @@ func (p *parser) element() error {
 	return nil
 }
 
+// flush copies the run of source already in canonical form up to at, and
+// starts the next run where the reader is: what lies between is written in
+// canonical form by the caller, or dropped.
+func (p *parser) flush(at int) {
+	p.c.dst = append(p.c.dst, p.s[p.run:at]...)
+	p.run = p.i
+}
+
 func (p *parser) text() error {
+	start := p.i
+	canonical, err := p.scanText()
+	if err != nil {
+		return err
+	}
+	if p.c != nil {
+		if !canonical {
+			end := p.i
+			p.flush(start)
+			p.c.dst = appendCanonicalText(p.c.dst, p.s[start:end], false)
+		}
+		return nil
+	}
+	p.add(Node{Kind: Text, raw: pos{int32(start), int32(p.i)}, Start: start, End: p.i})
+	return nil
+}
+
+// scanText reads text up to the next '<' in one pass, checking what
+// checkText checks and reporting whether the text is already in canonical
+// form (no reference, '>' or CR). Anything amiss is handed to checkText,
+// so that the error is the one it words.
+func (p *parser) scanText() (canonical bool, err error) {
 	s := p.s
 	start := p.i
+	canonical = true
+	i := start
+	for i < len(s) {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if !textByte[c] {
+				i++
+				continue
+			}
+			switch c {
+			case '<':
+				p.i = i
+				return canonical, nil
+			case '&':
+				_, n := decodeRef(s[i:])
+				if n == 0 {
+					return false, p.checkText(start)
+				}
+				canonical = false
+				i += n
+				continue
+			case '>':
+				if i-start >= 2 && s[i-1] == ']' && s[i-2] == ']' {
+					return false, p.checkText(start)
+				}
+				canonical = false
+			case '\r':
+				canonical = false
+			default:
+				return false, p.checkText(start)
+			}
+			i++
+			continue
+		}
+		if c <= 0xDF && c >= 0xC2 && i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
+			i += 2 // Cyrillic and Kazakh, the short way
+		} else if size := charSize(s, i); size > 0 {
+			i += size
+		} else {
+			return false, p.checkText(start)
+		}
+	}
+	p.i = i
+	return canonical, nil
+}
+
+// charSize returns the length of the non-ASCII character at s[i], or 0 when
+// it is not valid UTF-8 or not a character XML allows.
+func charSize(s string, i int) int {
+	r, size := utf8.DecodeRuneInString(s[i:])
+	if r == utf8.RuneError && size <= 1 || r == 0xFFFE || r == 0xFFFF {
+		return 0
+	}
+	return size
+}
+
+// scanValue checks an attribute value in one pass, as the '<' check,
+// checkChars and checkRefs would, and reports whether canonical form would
+// write it as it is.
+func scanValue(s string) (ok, plain bool) {
+	plain = true
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if !valueByte[c] {
+				i++
+				continue
+			}
+			switch c {
+			case '&':
+				_, n := decodeRef(s[i:])
+				if n == 0 {
+					return false, false
+				}
+				plain = false
+				i += n
+				continue
+			case '"', '\t', '\n', '\r':
+				plain = false
+			default: // '<' and control characters
+				return false, false
+			}
+			i++
+			continue
+		}
+		if c <= 0xDF && c >= 0xC2 && i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
+			i += 2
+		} else if size := charSize(s, i); size > 0 {
+			i += size
+		} else {
+			return false, false
+		}
+	}
+	return true, plain
+}
+
+// valueByte marks the ASCII bytes scanValue looks at twice.
+var valueByte = func() (t [utf8.RuneSelf]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = true
+	}
+	t['<'], t['&'], t['"'] = true, true, true
+	return t
+}()
+
+// textByte marks the ASCII bytes scanText looks at twice: markup, references,
+// what canonical form rewrites, and control characters.
+var textByte = func() (t [utf8.RuneSelf]bool) {
+	for c := 0; c < 0x20; c++ {
+		t[c] = c != '\t' && c != '\n'
+	}
+	t['<'], t['&'], t['>'] = true, true, true
+	return t
+}()
+
+// checkText finds what is wrong with the text starting at start: a "]]>",
+// a character XML does not allow, a bad or undeclared reference.
+func (p *parser) checkText(start int) error {
+	s := p.s
 	end := strings.IndexByte(s[start:], '<')
 	if end < 0 {
 		end = len(s)
@@ -527,8 +802,8 @@ func (p *parser) text() error {
 		end += start
 	}
 	raw := s[start:end]
-	if strings.Contains(raw, "]]>") {
-		p.i = start + strings.Index(raw, "]]>")
+	if k := strings.Index(raw, "]]>"); k >= 0 {
+		p.i = start + k
 		return p.errf("']]>' in text")
 	}
 	if err := p.checkChars(raw, start); err != nil {
@@ -537,9 +812,7 @@ func (p *parser) text() error {
 	if err := p.checkRefs(raw, start); err != nil {
 		return err
 	}
-	p.i = end
-	p.add(Node{Kind: Text, raw: pos{int32(start), int32(end)}, Start: start, End: end})
-	return nil
+	return &SyntaxError{Offset: start, Msg: "text not accepted"}
 }
 
 func (p *parser) comment() (pos, error) {
@@ -588,9 +861,13 @@ func (p *parser) procInst() (pos, error) {
 func (p *parser) name() (string, error) {
 	s := p.s
 	start := p.i
+	p.colon, p.colons = -1, 0
 	if p.i < len(s) {
 		if c := s[p.i]; c < utf8.RuneSelf && isNameByte(c) && c != '-' && c != '.' && (c < '0' || c > '9') {
 			p.i++
+			if c == ':' {
+				p.colon, p.colons = start, 1
+			}
 		} else if c >= utf8.RuneSelf {
 			r, size := utf8.DecodeRuneInString(s[p.i:])
 			if r != utf8.RuneError && isNameRune(r) && r != 0xB7 && (r < 0x300 || r > 0x36F) && r != 0x203F && r != 0x2040 {
@@ -604,8 +881,14 @@ func (p *parser) name() (string, error) {
 	for p.i < len(s) {
 		c := s[p.i]
 		if c < utf8.RuneSelf {
-			if !isNameByte(c) {
+			if !nameByte[c] {
 				break
+			}
+			if c == ':' {
+				if p.colons == 0 {
+					p.colon = p.i
+				}
+				p.colons++
 			}
 			p.i++
 			continue
@@ -619,18 +902,25 @@ func (p *parser) name() (string, error) {
 	return s[start:p.i], nil
 }
 
-// splitName checks a qualified name read at offset start and returns it as
-// a qname.
-func splitName(n string, start int) (qname, bool) {
-	q := qname{pos: pos{int32(start), int32(start + len(n))}, colon: noColon}
-	k := strings.IndexByte(n, ':')
-	if k < 0 {
-		return q, true
+// nameByte marks the ASCII bytes a name may hold.
+var nameByte = func() (t [utf8.RuneSelf]bool) {
+	for c := 0; c < utf8.RuneSelf; c++ {
+		t[c] = isNameByte(byte(c))
 	}
-	if k == 0 || k == len(n)-1 || strings.IndexByte(n[k+1:], ':') >= 0 {
+	return t
+}()
+
+// qname checks the qualified name the last call to name read, from offset
+// start, and returns it as a qname.
+func (p *parser) qname(n string, start int) (qname, bool) {
+	q := qname{pos: pos{int32(start), int32(start + len(n))}, colon: noColon}
+	switch {
+	case p.colons == 0:
+		return q, true
+	case p.colons > 1 || p.colon == start || p.colon == start+len(n)-1:
 		return q, false
 	}
-	q.colon = int32(start + k)
+	q.colon = int32(p.colon)
 	return q, true
 }
 
@@ -642,130 +932,387 @@ func (p *parser) skipSpace() bool {
 	return p.i > start
 }
 
+// tag is a start tag just read; its attributes and declarations are at the
+// ends of Document.attrs and Document.decls.
+type tag struct {
+	start, tagEnd      int
+	name               qname
+	ns                 int32
+	attrFrom, declFrom int32
+	selfClosing        bool
+	// canonical: written as exclusive canonicalization would write it,
+	// provided it needs no namespace declaration rendered: no declarations
+	// of its own, unprefixed attributes in order, single spaces, double
+	// quotes, values without references or white space to normalize.
+	canonical bool
+}
+
 func (p *parser) startTag() error {
-	s := p.s
-	d := p.d
-	start := p.i
-	p.i++
-	name, err := p.name()
+	t, err := p.readStartTag()
 	if err != nil {
 		return err
 	}
-	if len(p.stack) >= p.lim.MaxDepth {
-		return ErrTooDeep
+	if p.c != nil {
+		p.canonicalStart(t)
+		return nil
 	}
-	attrFrom, declFrom := int32(len(d.attrs)), int32(len(d.decls))
+	d := p.d
+	idx := p.add(Node{Kind: Element, name: t.name, ns: t.ns,
+		attrs: span{t.attrFrom, int32(len(d.attrs))}, decls: span{t.declFrom, int32(len(d.decls))},
+		Start: t.start, TagEnd: t.tagEnd})
+	if len(p.stack) == 0 {
+		d.Root = idx
+	}
+	if t.selfClosing {
+		d.Nodes[idx].End = p.i
+	} else {
+		p.stack = append(p.stack, open{node: idx, name: t.name, scope: int32(len(p.scope))})
+		p.pushScope(d.decls[t.declFrom:])
+	}
+	if p.opts.Canonicalize != nil && d.canon == nil {
+		if how, ok := p.opts.Canonicalize(d, idx); ok {
+			p.beginCanonical(idx, how, t.selfClosing)
+		}
+	}
+	return nil
+}
+
+// beginCanonical starts canonicalizing element n, whose start tag was just
+// read; a self-closing one is done at once.
+func (p *parser) beginCanonical(n int32, how C14N, selfClosing bool) {
+	d := p.d
+	c := newCanonicalizer(d, n, how, make([]byte, 0, len(p.s)-p.i+256))
+	t := d.startTag(n)
+	c.push(t, true)
+	c.writeStart(t)
+	p.c, p.run = c, p.i
+	if selfClosing {
+		p.endCanonical(n, true)
+	}
+}
+
+// endCanonical ends canonicalizing n, after its end tag.
+func (p *parser) endCanonical(n int32, selfClosing bool) {
+	c := p.c
+	c.dst = append(c.dst, p.s[p.run:p.i]...)
+	if selfClosing {
+		c.writeEnd(p.d.Name(n))
+	}
+	c.pop()
+	p.d.canon = &Canonical{Node: n, Bytes: c.dst, Inclusive: c.prefixList(), IDs: p.ids}
+	p.c, p.ids = nil, nil
+}
+
+// quickStart reads, inside the element being canonicalized, a start tag of
+// the commonest kind: already in canonical form and changing nothing in
+// scope (its parent's prefix, ASCII names, unprefixed attributes in order,
+// values with nothing to normalize, within the limits). It reports false,
+// having changed nothing, for any other tag, which the general reader then
+// reads, checks and words the errors of. Everything it accepts, the
+// general reader would accept and write the same way (FuzzCanonicalize).
+func (p *parser) quickStart() bool {
+	s := p.s
+	start := p.i
+	top := &p.stack[len(p.stack)-1]
+	if len(p.stack) >= p.lim.MaxDepth {
+		return false
+	}
+	i := start + 1
+	if i >= len(s) || !nameStart[s[i]] {
+		return false
+	}
+	colon := -1
+	for i < len(s) && s[i] < utf8.RuneSelf && nameByte[s[i]] {
+		if s[i] == ':' {
+			if colon >= 0 {
+				return false
+			}
+			colon = i
+		}
+		i++
+	}
+	if i >= len(s) || s[i] >= utf8.RuneSelf {
+		return false
+	}
+	name := qname{pos: pos{int32(start + 1), int32(i)}, colon: noColon}
+	if colon >= 0 {
+		if colon == start+1 || colon == i-1 {
+			return false
+		}
+		name.colon = int32(colon)
+	}
+	if p.d.prefix(name) != p.d.prefix(top.name) {
+		return false
+	}
+	ids := len(p.ids)
+	var last string
+	attrs := 0
+	selfClosing := false
 	for {
+		if i >= len(s) {
+			p.ids = p.ids[:ids]
+			return false
+		}
+		if c := s[i]; c == '>' {
+			i++
+			break
+		} else if c == '/' && i+1 < len(s) && s[i+1] == '>' {
+			selfClosing = true
+			i += 2
+			break
+		} else if c != ' ' || attrs >= p.lim.MaxAttrs {
+			p.ids = p.ids[:ids]
+			return false
+		}
+		i++
+		from := i
+		if i >= len(s) || !nameStart[s[i]] || s[i] == ':' {
+			p.ids = p.ids[:ids]
+			return false
+		}
+		for i < len(s) && s[i] < utf8.RuneSelf && nameByte[s[i]] && s[i] != ':' {
+			i++
+		}
+		local := s[from:i]
+		if i+1 >= len(s) || s[i] != '=' || s[i+1] != '"' || local <= last || local == "xmlns" {
+			p.ids = p.ids[:ids]
+			return false
+		}
+		end := strings.IndexByte(s[i+2:], '"')
+		if end < 0 {
+			p.ids = p.ids[:ids]
+			return false
+		}
+		value := s[i+2 : i+2+end]
+		if ok, plain := scanValue(value); !ok || !plain {
+			p.ids = p.ids[:ids]
+			return false
+		}
+		for _, want := range p.opts.IDAttrs {
+			if want.NS == "" && want.Local == local {
+				ns, _ := p.resolve(nil, p.d.prefix(name))
+				p.ids = append(p.ids, ID{Value: value, Attr: want, Element: Name{NS: ns, Local: p.d.local(name)},
+					QName: p.d.str(name.pos), Offset: start})
+			}
+		}
+		last = local
+		attrs++
+		i += 2 + end + 1
+	}
+	p.i = i
+	p.c.pushPlain()
+	if selfClosing {
+		p.flush(i - 2) // the tag but its "/>"
+		p.c.dst = append(p.c.dst, '>')
+		p.c.writeEnd(p.d.str(name.pos))
+		p.c.pop()
+		return true
+	}
+	p.stack = append(p.stack, open{node: None, name: name, scope: int32(len(p.scope))})
+	return true
+}
+
+// nameStart marks the ASCII bytes a name may start with.
+var nameStart = func() (t [256]bool) {
+	for c := 0; c < utf8.RuneSelf; c++ {
+		t[c] = isNameByte(byte(c)) && c != '-' && c != '.' && (c < '0' || c > '9')
+	}
+	return t
+}()
+
+// canonicalStart writes a start tag read inside the element being
+// canonicalized: as the source has it when that is already canonical.
+func (p *parser) canonicalStart(t tag) {
+	d := p.d
+	st := startTag{name: t.name, attrs: d.attrs[t.attrFrom:], decls: d.decls[t.declFrom:]}
+	for _, a := range st.attrs {
+		p.collectID(t, a)
+	}
+	// An element in its parent's namespace, declaring nothing and with
+	// unprefixed attributes, renders no declaration: its prefix's binding
+	// is the one its parent rendered or found rendered.
+	var none bool
+	if t.canonical && d.prefix(t.name) == d.prefix(p.stack[len(p.stack)-1].name) {
+		none = p.c.pushPlain()
+	} else {
+		none = p.c.push(st, false)
+	}
+	if !none || !t.canonical {
+		p.flush(t.start)
+		p.c.writeStart(st)
+	}
+	if t.selfClosing {
+		p.c.writeEnd(d.str(t.name.pos))
+		p.c.pop()
+	} else {
+		p.stack = append(p.stack, open{node: None, name: t.name, scope: int32(len(p.scope))})
+		p.pushScope(st.decls)
+	}
+	// The scope and the canonicalizer hold copies: the tree keeps nothing
+	// of an element left out of it.
+	d.attrs, d.decls = d.attrs[:t.attrFrom], d.decls[:t.declFrom]
+}
+
+func (p *parser) collectID(t tag, a attr) {
+	d := p.d
+	for _, want := range p.opts.IDAttrs {
+		if d.local(a.name) == want.Local && d.uris[a.ns] == want.NS {
+			p.ids = append(p.ids, ID{Value: decodeAttr(d.str(a.raw)), Attr: want,
+				Element: Name{NS: d.uris[t.ns], Local: d.local(t.name)}, QName: d.str(t.name.pos), Offset: t.start})
+		}
+	}
+}
+
+// readStartTag reads a start tag and checks it: names, attributes,
+// declarations, limits, namespaces.
+func (p *parser) readStartTag() (tag, error) {
+	s := p.s
+	d := p.d
+	t := tag{start: p.i, canonical: true}
+	p.i++
+	name, err := p.name()
+	if err != nil {
+		return t, err
+	}
+	q, qok := p.qname(name, t.start+1) // reported after the attributes, as always
+	if len(p.stack) >= p.lim.MaxDepth {
+		return t, ErrTooDeep
+	}
+	t.attrFrom, t.declFrom = int32(len(d.attrs)), int32(len(d.decls))
+	var lastLocal string
+	for {
+		sep := p.i
 		spaced := p.skipSpace()
 		if p.i >= len(s) {
-			return p.errf("unexpected end of input in <%s>", name)
+			return t, p.errf("unexpected end of input in <%s>", name)
 		}
 		if c := s[p.i]; c == '>' || c == '/' {
+			if spaced {
+				t.canonical = false
+			}
 			break
 		}
 		if !spaced {
-			return p.errf("attributes must be separated by white space")
+			return t, p.errf("attributes must be separated by white space")
 		}
-		if int32(len(d.attrs))-attrFrom+int32(len(d.decls))-declFrom >= int32(p.lim.MaxAttrs) {
-			return ErrLimit
+		if p.i != sep+1 || s[sep] != ' ' {
+			t.canonical = false
+		}
+		if int32(len(d.attrs))-t.attrFrom+int32(len(d.decls))-t.declFrom >= int32(p.lim.MaxAttrs) {
+			return t, ErrLimit
 		}
 		astart := p.i
 		aname, err := p.name()
 		if err != nil {
-			return err
+			return t, err
 		}
+		eq := p.i
 		p.skipSpace()
 		if p.i >= len(s) || s[p.i] != '=' {
-			return p.errf("attribute %s without a value", aname)
+			return t, p.errf("attribute %s without a value", aname)
 		}
 		p.i++
 		p.skipSpace()
 		if p.i >= len(s) || (s[p.i] != '"' && s[p.i] != '\'') {
-			return p.errf("attribute %s value not quoted", aname)
+			return t, p.errf("attribute %s value not quoted", aname)
 		}
 		q := s[p.i]
+		if p.i != eq+1 || q != '"' {
+			t.canonical = false
+		}
 		vstart := p.i + 1
 		end := strings.IndexByte(s[vstart:], q)
 		if end < 0 {
-			return p.errf("unterminated attribute value")
+			return t, p.errf("unterminated attribute value")
 		}
 		raw := s[vstart : vstart+end]
-		if strings.IndexByte(raw, '<') >= 0 {
-			return p.errf("'<' in attribute value")
-		}
-		if err := p.checkChars(raw, vstart); err != nil {
-			return err
-		}
-		if err := p.checkRefs(raw, vstart); err != nil {
-			return err
+		ok, plainValue := scanValue(raw)
+		if !ok {
+			if strings.IndexByte(raw, '<') >= 0 {
+				return t, p.errf("'<' in attribute value")
+			}
+			if err := p.checkChars(raw, vstart); err != nil {
+				return t, err
+			}
+			if err := p.checkRefs(raw, vstart); err != nil {
+				return t, err
+			}
+			return t, &SyntaxError{Offset: vstart, Msg: "attribute value not accepted"}
 		}
 		p.i = vstart + end + 1
 		switch {
 		case aname == "xmlns":
+			t.canonical = false
 			uri := decodeAttr(raw)
 			if uri == XMLNamespace || uri == "http://www.w3.org/2000/xmlns/" {
-				return p.errf("reserved namespace %q as the default namespace", uri)
+				return t, p.errf("reserved namespace %q as the default namespace", uri)
 			}
 			d.decls = append(d.decls, NSDecl{Prefix: "", URI: uri})
 		case strings.HasPrefix(aname, "xmlns:"):
+			t.canonical = false
 			prefix := aname[6:]
 			uri := decodeAttr(raw)
 			if prefix == "xmlns" || (prefix == "xml") != (uri == XMLNamespace) || uri == "http://www.w3.org/2000/xmlns/" {
-				return p.errf("reserved prefix or namespace in %s", aname)
+				return t, p.errf("reserved prefix or namespace in %s", aname)
 			}
 			if uri == "" {
-				return p.errf("prefix %s bound to the empty namespace", prefix)
+				return t, p.errf("prefix %s bound to the empty namespace", prefix)
 			}
 			if prefix == "xml" {
 				continue // allowed and meaningless; never rendered
 			}
 			d.decls = append(d.decls, NSDecl{Prefix: prefix, URI: uri})
 		default:
-			q, ok := splitName(aname, astart)
+			q, ok := p.qname(aname, astart)
 			if !ok {
-				return p.errf("bad qualified name %q", aname)
+				return t, p.errf("bad qualified name %q", aname)
 			}
+			if q.colon != noColon || aname <= lastLocal || !plainValue {
+				t.canonical = false
+			}
+			lastLocal = aname
 			d.attrs = append(d.attrs, attr{name: q, raw: pos{int32(vstart), int32(vstart + end)}})
 		}
 	}
-	if decls := d.decls[declFrom:]; len(decls) > 0 {
+	if decls := d.decls[t.declFrom:]; len(decls) > 0 {
 		if len(p.scope)+len(decls) > p.lim.MaxNamespaces {
-			return ErrLimit
+			return t, ErrLimit
 		}
 		if dup := p.firstDuplicate(len(decls), func(i int) dupKey { return dupKey{local: decls[i].Prefix} }); dup >= 0 {
-			return p.errf("namespace prefix %q declared twice on <%s>", decls[dup].Prefix, name)
+			return t, p.errf("namespace prefix %q declared twice on <%s>", decls[dup].Prefix, name)
 		}
 	}
-	q, ok := splitName(name, start+1)
-	if !ok {
-		return p.errf("bad qualified name %q", name)
+	if !qok {
+		return t, p.errf("bad qualified name %q", name)
 	}
-	tagEnd := p.i
-	selfClosing := s[p.i] == '/'
-	if selfClosing {
+	t.name = q
+	t.tagEnd = p.i
+	t.selfClosing = s[p.i] == '/'
+	if t.selfClosing {
 		if p.i+1 >= len(s) || s[p.i+1] != '>' {
-			return p.errf("expected '/>'")
+			return t, p.errf("expected '/>'")
 		}
 		p.i += 2
+		t.canonical = false
 	} else {
 		p.i++
 	}
-	idx := p.add(Node{Kind: Element, name: q,
-		attrs: span{attrFrom, int32(len(d.attrs))}, decls: span{declFrom, int32(len(d.decls))},
-		Start: start, TagEnd: tagEnd})
-	if len(p.stack) == 0 {
-		d.Root = idx
-	}
 	// Namespaces resolve against the scope that includes this element's own
 	// declarations.
-	prefix := d.prefix(q)
-	own := d.decls[declFrom:]
-	ns, ok := p.resolve(own, prefix)
-	if !ok {
-		return &SyntaxError{Offset: start, Msg: fmt.Sprintf("undeclared namespace prefix %q", prefix)}
+	own := d.decls[t.declFrom:]
+	if prefix := d.prefix(q); len(own) == 0 && p.cached.gen == p.gen && p.cached.prefix == prefix {
+		t.ns = p.cached.ns
+	} else {
+		ns, ok := p.resolve(own, prefix)
+		if !ok {
+			return t, &SyntaxError{Offset: t.start, Msg: fmt.Sprintf("undeclared namespace prefix %q", prefix)}
+		}
+		t.ns = p.intern(ns)
+		if len(own) == 0 {
+			p.cached.gen, p.cached.prefix, p.cached.ns = p.gen, prefix, t.ns
+		}
 	}
-	d.Nodes[idx].ns = p.intern(ns)
-	attrs := d.attrs[attrFrom:]
+	attrs := d.attrs[t.attrFrom:]
 	for i := range attrs {
 		if attrs[i].name.colon == noColon {
 			continue
@@ -773,20 +1320,17 @@ func (p *parser) startTag() error {
 		prefix := d.prefix(attrs[i].name)
 		ns, ok := p.resolve(own, prefix)
 		if !ok {
-			return &SyntaxError{Offset: start, Msg: fmt.Sprintf("undeclared namespace prefix %q", prefix)}
+			return t, &SyntaxError{Offset: t.start, Msg: fmt.Sprintf("undeclared namespace prefix %q", prefix)}
 		}
 		attrs[i].ns = p.intern(ns)
 	}
+	if len(attrs) < 2 {
+		return t, nil
+	}
 	if dup := p.firstDuplicate(len(attrs), func(i int) dupKey { return dupKey{attrs[i].ns, d.local(attrs[i].name)} }); dup >= 0 {
-		return &SyntaxError{Offset: start, Msg: fmt.Sprintf("attribute %s repeated on <%s>", d.str(attrs[dup].name.pos), name)}
+		return t, &SyntaxError{Offset: t.start, Msg: fmt.Sprintf("attribute %s repeated on <%s>", d.str(attrs[dup].name.pos), name)}
 	}
-	if selfClosing {
-		d.Nodes[idx].End = p.i
-		return nil
-	}
-	p.scope = append(p.scope, own...)
-	p.stack = append(p.stack, idx)
-	return nil
+	return t, nil
 }
 
 // firstDuplicate returns the index of the first of n keys equal to an
@@ -855,6 +1399,14 @@ func (p *parser) resolve(own []NSDecl, prefix string) (string, bool) {
 }
 
 func (p *parser) endTag() error {
+	start := p.i
+	top := p.stack[len(p.stack)-1]
+	// The usual end tag is the open element's name and '>': nothing to
+	// check that its start tag did not.
+	if open := p.d.str(top.name.pos); len(p.s)-start > len(open)+2 && p.s[start+2+len(open)] == '>' && p.s[start+2:start+2+len(open)] == open {
+		p.i = start + len(open) + 3
+		return p.closed(top)
+	}
 	p.i += 2
 	name, err := p.name()
 	if err != nil {
@@ -865,13 +1417,33 @@ func (p *parser) endTag() error {
 		return p.errf("expected '>' after </%s", name)
 	}
 	p.i++
-	top := p.stack[len(p.stack)-1]
-	if open := p.d.Name(top); open != name {
+	if open := p.d.str(top.name.pos); open != name {
 		return p.errf("</%s> closes <%s>", name, open)
 	}
-	p.d.Nodes[top].End = p.i
-	p.scope = p.scope[:len(p.scope)-int(p.d.Nodes[top].decls.to-p.d.Nodes[top].decls.from)]
+	if p.c != nil { // white space before '>'
+		p.flush(start)
+		p.c.writeEnd(name)
+	}
+	return p.closed(top)
+}
+
+// closed ends the open element top, whose end tag was just read.
+func (p *parser) closed(top open) error {
+	if top.node != None {
+		p.d.Nodes[top.node].End = p.i
+	}
+	if int(top.scope) != len(p.scope) {
+		p.scope = p.scope[:top.scope]
+		p.gen++
+	}
 	p.stack = p.stack[:len(p.stack)-1]
+	if p.c != nil {
+		if top.node != None {
+			p.endCanonical(top.node, false)
+		} else {
+			p.c.pop()
+		}
+	}
 	return nil
 }
 
