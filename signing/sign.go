@@ -118,6 +118,7 @@ func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
 		bodyID, bodyAttrs string
 		bodyErr           error
 		seen              bool
+		h                 = s.digest.NewHash()
 	)
 	doc, err := parse(envelope, xmldoc.Options{Limits: s.limits, Canonicalize: func(d *xmldoc.Document, n int32) (xmldoc.C14N, bool) {
 		if seen || !isEnvelopeBody(d, n) {
@@ -128,7 +129,7 @@ func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
 		// Prefixes declared around and inside the Body go in the
 		// PrefixList, so that QName-valued content (xsi:type="ns2:rows")
 		// keeps its bindings in what is signed, as WSS4J does.
-		return xmldoc.C14N{AllDeclared: true}, bodyErr == nil
+		return xmldoc.C14N{AllDeclared: true, To: h}, bodyErr == nil
 	}})
 	if err != nil {
 		return nil, err
@@ -155,8 +156,6 @@ func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
 		return nil, errors.New("signing: the Body was not canonicalized") // soapParts and isEnvelopeBody disagree
 	}
 	prefixes := body.Inclusive
-	h := s.digest.NewHash()
-	h.Write(body.Bytes)
 	bodyDigest := h.Sum(nil)
 
 	now := s.now().UTC()

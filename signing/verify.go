@@ -391,11 +391,12 @@ func (v *Verifier) verify(envelope []byte, ahead bool) (*Result, error) {
 	var buf []byte
 	for _, r := range refs {
 		var canonical []byte
+		owned := false // by nothing else: the Result may keep it
 		if c := doc.Canonical(); c != nil && c.Node == r.target {
 			if !slices.Equal(c.Inclusive, r.prefixes) {
 				return nil, errReread
 			}
-			canonical = c.Bytes
+			canonical, owned = c.Bytes, true
 		} else {
 			buf = doc.AppendExcC14N(buf[:0], r.target, r.prefixes)
 			canonical = buf
@@ -405,7 +406,11 @@ func (v *Verifier) verify(envelope []byte, ahead bool) (*Result, error) {
 		if subtle.ConstantTimeCompare(h.Sum(nil), r.value) != 1 {
 			return nil, refuse(ReasonDigestMismatch, "the digest of %s does not match", doc.Local(r.target))
 		}
-		if r.target == env.body {
+		switch {
+		case r.target != env.body:
+		case owned:
+			res.Body = canonical
+		default:
 			res.Body = append([]byte(nil), canonical...)
 		}
 	}

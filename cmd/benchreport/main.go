@@ -17,7 +17,11 @@ import (
 	"strings"
 )
 
-type sample struct{ ns, bytes, allocs float64 }
+// sample is one line of benchmark output. ratio is a benchmark's own
+// "x-baseline" metric: the ratio it measured by alternating its work with
+// the baseline's in one loop, which load that comes and goes between
+// benchmarks cannot skew.
+type sample struct{ ns, bytes, allocs, ratio float64 }
 
 func main() {
 	baseline := flag.String("baseline", "", "name of the baseline benchmark, without the Benchmark prefix")
@@ -54,6 +58,8 @@ func report(r io.Reader, w io.Writer, baseline string) error {
 				s.bytes = v
 			case "allocs/op":
 				s.allocs = v
+			case "x-baseline":
+				s.ratio = v
 			}
 		}
 		if _, ok := runs[name]; !ok {
@@ -75,6 +81,24 @@ func report(r io.Reader, w io.Writer, baseline string) error {
 		ns := median(ss, func(s sample) float64 { return s.ns })
 		fmt.Fprintf(w, "| %s | %d | %s | %.2f× | %.0f | %.0f |\n", name, len(ss), human(ns), ns/baseNS,
 			median(ss, func(s sample) float64 { return s.bytes }), median(ss, func(s sample) float64 { return s.allocs }))
+	}
+	header := false
+	for _, name := range order {
+		ss := runs[name]
+		if ss[0].ratio == 0 {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(w, "\nInterleaved with %s in one loop (the ratio each run measured):\n\n"+
+				"| benchmark | runs | median × %s | lowest | highest |\n|---|---|---|---|---|\n", baseline, baseline)
+			header = true
+		}
+		r := func(s sample) float64 { return s.ratio }
+		lo, hi := ss[0].ratio, ss[0].ratio
+		for _, s := range ss {
+			lo, hi = min(lo, s.ratio), max(hi, s.ratio)
+		}
+		fmt.Fprintf(w, "| %s | %d | %.2f× | %.2f× | %.2f× |\n", name, len(ss), median(ss, r), lo, hi)
 	}
 	return nil
 }

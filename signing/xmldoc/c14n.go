@@ -1,6 +1,7 @@
 package xmldoc
 
 import (
+	"io"
 	"slices"
 	"strings"
 )
@@ -36,6 +37,9 @@ type canonicalizer struct {
 	// pass.
 	all      bool
 	declared map[string]struct{}
+	// w, when set, takes dst's bytes as they pile up (drain).
+	w        io.Writer
+	werr     error
 	scope    []NSDecl // in-scope bindings, innermost last
 	rendered []NSDecl // bindings rendered by output ancestors, innermost last
 	marks    []mark   // per open element, the stacks' lengths before it
@@ -61,7 +65,7 @@ func (d *Document) startTag(n int32) startTag {
 // newCanonicalizer prepares to canonicalize apex, with the bindings declared
 // above it in scope but not yet rendered.
 func newCanonicalizer(d *Document, apex int32, how C14N, dst []byte) *canonicalizer {
-	c := &canonicalizer{d: d, dst: dst, apex: apex, all: how.AllDeclared}
+	c := &canonicalizer{d: d, dst: dst, apex: apex, all: how.AllDeclared, w: how.To}
 	if c.all {
 		c.declared = map[string]struct{}{}
 	}
@@ -79,6 +83,18 @@ func newCanonicalizer(d *Document, apex int32, how C14N, dst []byte) *canonicali
 		c.scope = append(c.scope, d.Decls(chain[i])...)
 	}
 	return c
+}
+
+// drain passes what dst holds on to w.
+func (c *canonicalizer) drain() {
+	c.write(c.dst)
+	c.dst = c.dst[:0]
+}
+
+func (c *canonicalizer) write(b []byte) {
+	if c.werr == nil && len(b) > 0 {
+		_, c.werr = c.w.Write(b)
+	}
 }
 
 func lookupIn(stack []NSDecl, prefix string) (string, bool) {
@@ -169,14 +185,6 @@ func (c *canonicalizer) push(t startTag, apex bool) bool {
 	}
 	c.rendered = append(c.rendered, c.out...)
 	return len(c.out) == 0
-}
-
-// pushPlain opens an element that renders no declaration and changes no
-// binding.
-func (c *canonicalizer) pushPlain() bool {
-	c.marks = append(c.marks, mark{len(c.scope), len(c.rendered)})
-	c.out = c.out[:0]
-	return true
 }
 
 // writeStart writes the start tag of the element just pushed.

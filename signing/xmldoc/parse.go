@@ -14,6 +14,7 @@ package xmldoc
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"unicode/utf8"
 )
@@ -353,13 +354,17 @@ type C14N struct {
 	// list is known only once the element is read, and is returned in
 	// Canonical.Inclusive.
 	AllDeclared bool
+	// To, when set, receives the canonical form in pieces as it is made
+	// (a digest, say) instead of Canonical.Bytes. An error it returns
+	// fails the parse.
+	To io.Writer
 }
 
 // Canonical is the exclusive canonical form of the element Parse
 // canonicalized as it read it.
 type Canonical struct {
 	Node      int32
-	Bytes     []byte
+	Bytes     []byte   // nil when written to C14N.To
 	Inclusive []string // the PrefixList used
 	IDs       []ID     // id attributes of the descendants, in document order
 }
@@ -398,7 +403,7 @@ func ParseWith(src []byte, o Options) (*Document, error) {
 	if len(src) > lim.MaxBytes {
 		return nil, ErrTooLarge
 	}
-	p := parser{s: string(src), lim: o.Limits, opts: o, lastURI: -1}
+	p := parser{s: string(src), b: src, lim: o.Limits, opts: o, lastURI: -1}
 	p.cached.gen = ^uint64(0)
 	// A cheap estimate keeps the big slices from regrowing: each '<' opens
 	// a start tag, an end tag or a comment, and nearly each is followed by
@@ -417,6 +422,7 @@ func ParseWith(src []byte, o Options) (*Document, error) {
 
 type parser struct {
 	s     string
+	b     []byte // s, as given: what long runs are written from
 	i     int
 	lim   Limits
 	opts  Options
@@ -460,6 +466,7 @@ type open struct {
 	node  int32 // None for an element left out of the tree
 	name  qname
 	scope int32 // len(parser.scope) before the element's declarations
+	quick bool  // read by quickStart: not pushed on the canonicalizer
 }
 
 func (p *parser) errf(format string, args ...any) error {
@@ -647,9 +654,25 @@ func (p *parser) element() error {
 // starts the next run where the reader is: what lies between is written in
 // canonical form by the caller, or dropped.
 func (p *parser) flush(at int) {
-	p.c.dst = append(p.c.dst, p.s[p.run:at]...)
+	c := p.c
+	switch {
+	case c.w == nil:
+		c.dst = append(c.dst, p.s[p.run:at]...)
+	case at-p.run >= directRun:
+		c.drain()
+		c.write(p.b[p.run:at])
+	default:
+		c.dst = append(c.dst, p.s[p.run:at]...)
+		if len(c.dst) >= drainAt {
+			c.drain()
+		}
+	}
 	p.run = p.i
 }
+
+// With C14N.To, runs of source this long are written as they are, and
+// what the canonicalizer writes itself is passed on in pieces this big.
+const directRun, drainAt = 512, 8 << 10
 
 func (p *parser) text() error {
 	start := p.i
@@ -903,7 +926,7 @@ func (p *parser) name() (string, error) {
 }
 
 // nameByte marks the ASCII bytes a name may hold.
-var nameByte = func() (t [utf8.RuneSelf]bool) {
+var nameByte = func() (t [256]bool) {
 	for c := 0; c < utf8.RuneSelf; c++ {
 		t[c] = isNameByte(byte(c))
 	}
@@ -971,7 +994,7 @@ func (p *parser) startTag() error {
 	}
 	if p.opts.Canonicalize != nil && d.canon == nil {
 		if how, ok := p.opts.Canonicalize(d, idx); ok {
-			p.beginCanonical(idx, how, t.selfClosing)
+			return p.beginCanonical(idx, how, t.selfClosing)
 		}
 	}
 	return nil
@@ -979,28 +1002,40 @@ func (p *parser) startTag() error {
 
 // beginCanonical starts canonicalizing element n, whose start tag was just
 // read; a self-closing one is done at once.
-func (p *parser) beginCanonical(n int32, how C14N, selfClosing bool) {
+func (p *parser) beginCanonical(n int32, how C14N, selfClosing bool) error {
 	d := p.d
-	c := newCanonicalizer(d, n, how, make([]byte, 0, len(p.s)-p.i+256))
+	size := len(p.s) - p.i + 256
+	if how.To != nil {
+		size = drainAt + directRun
+	}
+	c := newCanonicalizer(d, n, how, make([]byte, 0, size))
 	t := d.startTag(n)
 	c.push(t, true)
 	c.writeStart(t)
 	p.c, p.run = c, p.i
 	if selfClosing {
-		p.endCanonical(n, true)
+		return p.endCanonical(n, true)
 	}
+	return nil
 }
 
 // endCanonical ends canonicalizing n, after its end tag.
-func (p *parser) endCanonical(n int32, selfClosing bool) {
+func (p *parser) endCanonical(n int32, selfClosing bool) error {
 	c := p.c
-	c.dst = append(c.dst, p.s[p.run:p.i]...)
+	p.flush(p.i)
 	if selfClosing {
 		c.writeEnd(p.d.Name(n))
 	}
 	c.pop()
-	p.d.canon = &Canonical{Node: n, Bytes: c.dst, Inclusive: c.prefixList(), IDs: p.ids}
+	canon := &Canonical{Node: n, Inclusive: c.prefixList(), IDs: p.ids}
+	if c.w == nil {
+		canon.Bytes = c.dst
+	} else if c.drain(); c.werr != nil {
+		return fmt.Errorf("xmldoc: writing the canonical form: %w", c.werr)
+	}
+	p.d.canon = canon
 	p.c, p.ids = nil, nil
+	return nil
 }
 
 // quickStart reads, inside the element being canonicalized, a start tag of
@@ -1022,7 +1057,7 @@ func (p *parser) quickStart() bool {
 		return false
 	}
 	colon := -1
-	for i < len(s) && s[i] < utf8.RuneSelf && nameByte[s[i]] {
+	for i < len(s) && nameByte[s[i]] {
 		if s[i] == ':' {
 			if colon >= 0 {
 				return false
@@ -1041,7 +1076,7 @@ func (p *parser) quickStart() bool {
 		}
 		name.colon = int32(colon)
 	}
-	if p.d.prefix(name) != p.d.prefix(top.name) {
+	if p.prefixOf(name) != p.prefixOf(top.name) {
 		return false
 	}
 	ids := len(p.ids)
@@ -1070,7 +1105,7 @@ func (p *parser) quickStart() bool {
 			p.ids = p.ids[:ids]
 			return false
 		}
-		for i < len(s) && s[i] < utf8.RuneSelf && nameByte[s[i]] && s[i] != ':' {
+		for i < len(s) && nameByte[s[i]] && s[i] != ':' {
 			i++
 		}
 		local := s[from:i]
@@ -1078,16 +1113,13 @@ func (p *parser) quickStart() bool {
 			p.ids = p.ids[:ids]
 			return false
 		}
-		end := strings.IndexByte(s[i+2:], '"')
+		end := plainValue(s, i+2)
 		if end < 0 {
 			p.ids = p.ids[:ids]
 			return false
 		}
-		value := s[i+2 : i+2+end]
-		if ok, plain := scanValue(value); !ok || !plain {
-			p.ids = p.ids[:ids]
-			return false
-		}
+		value := s[i+2 : end]
+		end -= i + 2
 		for _, want := range p.opts.IDAttrs {
 			if want.NS == "" && want.Local == local {
 				ns, _ := p.resolve(nil, p.d.prefix(name))
@@ -1100,16 +1132,52 @@ func (p *parser) quickStart() bool {
 		i += 2 + end + 1
 	}
 	p.i = i
-	p.c.pushPlain()
 	if selfClosing {
 		p.flush(i - 2) // the tag but its "/>"
 		p.c.dst = append(p.c.dst, '>')
 		p.c.writeEnd(p.d.str(name.pos))
-		p.c.pop()
 		return true
 	}
-	p.stack = append(p.stack, open{node: None, name: name, scope: int32(len(p.scope))})
+	// Nothing to push on the canonicalizer: the element changes nothing
+	// it keeps.
+	p.stack = append(p.stack, open{node: None, name: name, scope: int32(len(p.scope)), quick: true})
 	return true
+}
+
+// plainValue returns the offset of the '"' that ends the attribute value
+// starting at s[from], or -1 when the value is not plain: it holds
+// anything canonical form rewrites, or anything that needs a closer look.
+func plainValue(s string, from int) int {
+	for i := from; i < len(s); {
+		c := s[i]
+		switch {
+		case c == '"':
+			return i
+		case c < utf8.RuneSelf:
+			if valueByte[c] {
+				return -1
+			}
+			i++
+		case c <= 0xDF && c >= 0xC2 && i+1 < len(s) && s[i+1]&0xC0 == 0x80:
+			i += 2
+		default:
+			size := charSize(s, i)
+			if size == 0 {
+				return -1
+			}
+			i += size
+		}
+	}
+	return -1
+}
+
+// prefixOf returns an element's prefix. Element names are always in the
+// source (AddAttr adds attributes only).
+func (p *parser) prefixOf(q qname) string {
+	if q.colon == noColon {
+		return ""
+	}
+	return p.s[q.from:q.colon]
 }
 
 // nameStart marks the ASCII bytes a name may start with.
@@ -1129,23 +1197,21 @@ func (p *parser) canonicalStart(t tag) {
 		p.collectID(t, a)
 	}
 	// An element in its parent's namespace, declaring nothing and with
-	// unprefixed attributes, renders no declaration: its prefix's binding
-	// is the one its parent rendered or found rendered.
-	var none bool
-	if t.canonical && d.prefix(t.name) == d.prefix(p.stack[len(p.stack)-1].name) {
-		none = p.c.pushPlain()
-	} else {
-		none = p.c.push(st, false)
-	}
-	if !none || !t.canonical {
-		p.flush(t.start)
-		p.c.writeStart(st)
+	// unprefixed attributes, renders no declaration and changes no
+	// binding: the canonicalizer need not hear of it, and the source
+	// already has its canonical start tag.
+	quick := t.canonical && p.prefixOf(t.name) == p.prefixOf(p.stack[len(p.stack)-1].name)
+	if !quick {
+		if none := p.c.push(st, false); !none || !t.canonical {
+			p.flush(t.start)
+			p.c.writeStart(st)
+		}
 	}
 	if t.selfClosing {
 		p.c.writeEnd(d.str(t.name.pos))
-		p.c.pop()
+		p.c.pop() // a self-closing tag is never quick
 	} else {
-		p.stack = append(p.stack, open{node: None, name: t.name, scope: int32(len(p.scope))})
+		p.stack = append(p.stack, open{node: None, name: t.name, scope: int32(len(p.scope)), quick: quick})
 		p.pushScope(st.decls)
 	}
 	// The scope and the canonicalizer hold copies: the tree keeps nothing
@@ -1403,8 +1469,12 @@ func (p *parser) endTag() error {
 	top := p.stack[len(p.stack)-1]
 	// The usual end tag is the open element's name and '>': nothing to
 	// check that its start tag did not.
-	if open := p.d.str(top.name.pos); len(p.s)-start > len(open)+2 && p.s[start+2+len(open)] == '>' && p.s[start+2:start+2+len(open)] == open {
+	if open := p.s[top.name.from:top.name.to]; len(p.s)-start > len(open)+2 && p.s[start+2+len(open)] == '>' && p.s[start+2:start+2+len(open)] == open {
 		p.i = start + len(open) + 3
+		if top.quick {
+			p.stack = p.stack[:len(p.stack)-1]
+			return nil
+		}
 		return p.closed(top)
 	}
 	p.i += 2
@@ -1437,12 +1507,12 @@ func (p *parser) closed(top open) error {
 		p.gen++
 	}
 	p.stack = p.stack[:len(p.stack)-1]
-	if p.c != nil {
-		if top.node != None {
-			p.endCanonical(top.node, false)
-		} else {
-			p.c.pop()
-		}
+	switch {
+	case p.c == nil, top.quick:
+	case top.node != None:
+		return p.endCanonical(top.node, false)
+	default:
+		p.c.pop()
 	}
 	return nil
 }

@@ -19,6 +19,7 @@ const (
 	modeDefault
 	modeDeclared // the prefixes DeclaredPrefixes lists, given as a list
 	modeSigner   // AllDeclared, after declaring a prefix and adding an id
+	modeWriter   // as modeSigner, written to C14N.To in pieces
 	modes
 )
 
@@ -53,9 +54,10 @@ func checkCanonicalize(t *testing.T, in []byte, k, mode int, lim Limits) {
 	tree, treeErr := Parse(in, lim)
 	var picked int32 = None
 	var how C14N
+	var written bytes.Buffer
 	calls := 0
 	adjust := func(d *Document, n int32) {
-		if mode != modeSigner {
+		if mode != modeSigner && mode != modeWriter {
 			return
 		}
 		if _, bound := d.Lookup(n, "wsu"); !bound {
@@ -77,6 +79,8 @@ func checkCanonicalize(t *testing.T, in []byte, k, mode int, lim Limits) {
 		switch mode {
 		case modeAll, modeSigner:
 			how = C14N{AllDeclared: true}
+		case modeWriter:
+			how = C14N{AllDeclared: true, To: &written}
 		case modeDefault:
 			how = C14N{Inclusive: []string{"#default"}}
 		case modeDeclared:
@@ -116,8 +120,15 @@ func checkCanonicalize(t *testing.T, in []byte, k, mode int, lim Limits) {
 		}
 	}
 	want := tree.AppendExcC14N(nil, picked, inclusive)
-	if !bytes.Equal(canon.Bytes, want) {
-		t.Fatalf("canonical form differs (mode %d)\nwhile reading: %s\n        tree: %s\ninput: %q", mode, canon.Bytes, want, in)
+	got := canon.Bytes
+	if how.To != nil {
+		if got != nil {
+			t.Fatal("written to C14N.To and kept too")
+		}
+		got = written.Bytes()
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("canonical form differs (mode %d)\nwhile reading: %s\n        tree: %s\ninput: %q", mode, got, want, in)
 	}
 	node, treeNode := stream.Nodes[picked], tree.Nodes[picked]
 	if node.Start != treeNode.Start || node.End != treeNode.End || node.TagEnd != treeNode.TagEnd || node.FirstChild != None {
@@ -235,4 +246,28 @@ func FuzzCanonicalize(f *testing.F) {
 	f.Fuzz(func(t *testing.T, in []byte, k, mode uint8) {
 		checkCanonicalize(t, in, int(k%16), int(mode%modes), Limits{MaxBytes: 1 << 16, MaxDepth: 32, MaxAttrs: 64, MaxNamespaces: 64})
 	})
+}
+
+type failingWriter struct{ after int }
+
+func (w *failingWriter) Write(b []byte) (int, error) {
+	if w.after -= len(b); w.after < 0 {
+		return 0, errors.New("disk full")
+	}
+	return len(b), nil
+}
+
+// TestCanonicalWriterFails: a C14N.To that refuses fails the parse, with
+// its error wrapped, however much was written before.
+func TestCanonicalWriterFails(t *testing.T) {
+	src := rowsDoc(64 << 10)
+	for _, after := range []int{0, 1000, 30000} {
+		w := &failingWriter{after: after}
+		_, err := ParseWith(src, Options{Canonicalize: func(d *Document, n int32) (C14N, bool) {
+			return C14N{AllDeclared: true, To: w}, d.Local(n) == "Body"
+		}})
+		if err == nil || !strings.Contains(err.Error(), "disk full") {
+			t.Errorf("after %d bytes: err = %v", after, err)
+		}
+	}
 }
