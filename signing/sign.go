@@ -120,7 +120,9 @@ func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
 		seen              bool
 		h                 = s.digest.NewHash()
 	)
-	doc, err := parse(envelope, xmldoc.Options{Limits: s.limits, Canonicalize: func(d *xmldoc.Document, n int32) (xmldoc.C14N, bool) {
+	// In place: what is taken from the document is copied into the
+	// output, which is built anew.
+	doc, err := parse(envelope, xmldoc.Options{Limits: s.limits, InPlace: true, Canonicalize: func(d *xmldoc.Document, n int32) (xmldoc.C14N, bool) {
 		if seen || !isEnvelopeBody(d, n) {
 			return xmldoc.C14N{}, false
 		}

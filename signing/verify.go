@@ -268,7 +268,9 @@ func first(doc *xmldoc.Document, parent int32, ns, local string) int32 {
 }
 
 func (v *Verifier) verify(envelope []byte, ahead bool) (*Result, error) {
-	opts := xmldoc.Options{Limits: v.p.Limits}
+	// In place: nothing taken from the document outlives this call but
+	// copies (the Result's Body is the reader's own buffer or a copy).
+	opts := xmldoc.Options{Limits: v.p.Limits, InPlace: true}
 	if ahead {
 		opts.Canonicalize = v.bodyC14N()
 		opts.IDAttrs = v.idNames
@@ -675,7 +677,8 @@ func (v *Verifier) checkTimestamp(doc *xmldoc.Document, ts int32) (created, expi
 		if err != nil {
 			return time.Time{}, err
 		}
-		t, perr := time.Parse(time.RFC3339Nano, strings.TrimSpace(doc.Text(n)))
+		// A clone: the error quotes it, and the document is read in place.
+		t, perr := time.Parse(time.RFC3339Nano, strings.Clone(strings.TrimSpace(doc.Text(n))))
 		if perr != nil {
 			return time.Time{}, &Error{Reason: ReasonMalformed, Msg: local + " is not an xs:dateTime with a zone", Err: perr}
 		}

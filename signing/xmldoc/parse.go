@@ -17,6 +17,7 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // XMLNamespace is the namespace bound to the reserved prefix "xml".
@@ -342,6 +343,12 @@ type Options struct {
 	// IDAttrs name the attributes whose values are collected, in
 	// Canonical.IDs, from the descendants left out of the tree.
 	IDAttrs []Name
+	// InPlace reads src where it is instead of copying it: src must not
+	// change while the Document, or any string taken from it, is in use.
+	// It is for a caller that is done with the Document when it returns
+	// and keeps nothing of it but copies: a 100 KB envelope is then not
+	// copied, nor its copy read from cold memory.
+	InPlace bool
 }
 
 // C14N says how Parse canonicalizes the element Options.Canonicalize picks.
@@ -403,7 +410,12 @@ func ParseWith(src []byte, o Options) (*Document, error) {
 	if len(src) > lim.MaxBytes {
 		return nil, ErrTooLarge
 	}
-	p := parser{s: string(src), b: src, lim: o.Limits, opts: o, lastURI: -1}
+	p := parser{b: src, lim: o.Limits, opts: o, lastURI: -1}
+	if o.InPlace {
+		p.s = unsafe.String(unsafe.SliceData(src), len(src))
+	} else {
+		p.s = string(src)
+	}
 	p.cached.gen = ^uint64(0)
 	// A cheap estimate keeps the big slices from regrowing: each '<' opens
 	// a start tag, an end tag or a comment, and nearly each is followed by
@@ -576,6 +588,9 @@ func (p *parser) element() error {
 		return err
 	}
 	for len(p.stack) > 0 {
+		if p.c != nil {
+			p.quick()
+		}
 		if p.i >= len(s) {
 			return p.errf("unexpected end of input inside <%s>", p.d.str(p.stack[len(p.stack)-1].name.pos))
 		}
@@ -700,48 +715,40 @@ func (p *parser) scanText() (canonical bool, err error) {
 	s := p.s
 	start := p.i
 	canonical = true
-	i := start
-	for i < len(s) {
+	for i := plainText(s, start); i < len(s); i = plainText(s, i) {
 		c := s[i]
-		if c < utf8.RuneSelf {
-			if !textByte[c] {
-				i++
-				continue
-			}
-			switch c {
-			case '<':
-				p.i = i
-				return canonical, nil
-			case '&':
-				_, n := decodeRef(s[i:])
-				if n == 0 {
-					return false, p.checkText(start)
-				}
-				canonical = false
-				i += n
-				continue
-			case '>':
-				if i-start >= 2 && s[i-1] == ']' && s[i-2] == ']' {
-					return false, p.checkText(start)
-				}
-				canonical = false
-			case '\r':
-				canonical = false
-			default:
+		if c >= utf8.RuneSelf {
+			size := charSize(s, i)
+			if size == 0 {
 				return false, p.checkText(start)
 			}
-			i++
+			i += size
 			continue
 		}
-		if c <= 0xDF && c >= 0xC2 && i+1 < len(s) && s[i+1]&0xC0 == 0x80 {
-			i += 2 // Cyrillic and Kazakh, the short way
-		} else if size := charSize(s, i); size > 0 {
-			i += size
-		} else {
+		switch c {
+		case '<':
+			p.i = i
+			return canonical, nil
+		case '&':
+			_, n := decodeRef(s[i:])
+			if n == 0 {
+				return false, p.checkText(start)
+			}
+			canonical = false
+			i += n - 1
+		case '>':
+			if i-start >= 2 && s[i-1] == ']' && s[i-2] == ']' {
+				return false, p.checkText(start)
+			}
+			canonical = false
+		case '\r':
+			canonical = false
+		default:
 			return false, p.checkText(start)
 		}
+		i++
 	}
-	p.i = i
+	p.i = len(s)
 	return canonical, nil
 }
 
@@ -1036,6 +1043,64 @@ func (p *parser) endCanonical(n int32, selfClosing bool) error {
 	p.d.canon = canon
 	p.c, p.ids = nil, nil
 	return nil
+}
+
+// quick reads, inside the element being canonicalized, the commonest
+// tokens in a tight loop: text with nothing to check closely or rewrite,
+// start tags quickStart takes, and the end tags of the elements it opened.
+// It stops before anything else, for the general reader to read.
+func (p *parser) quick() {
+	s := p.s
+	i := p.i
+	for i < len(s) {
+		if s[i] != '<' {
+			j := plainText(s, i)
+			if j >= len(s) || s[j] != '<' {
+				break
+			}
+			i = j
+		}
+		if i+1 >= len(s) {
+			break
+		}
+		if s[i+1] == '/' {
+			top := &p.stack[len(p.stack)-1]
+			name := s[top.name.from:top.name.to]
+			end := i + 2 + len(name)
+			if !top.quick || end >= len(s) || s[end] != '>' || s[i+2:end] != name {
+				break
+			}
+			p.stack = p.stack[:len(p.stack)-1]
+			i = end + 1
+			continue
+		}
+		p.i = i
+		if !p.quickStart() {
+			break
+		}
+		i = p.i
+	}
+	p.i = i
+}
+
+// plainText returns where the text starting at s[i] stops being plain: at
+// '<', or at anything scanText must look at closely.
+func plainText(s string, i int) int {
+	for i < len(s) {
+		c := s[i]
+		switch {
+		case c < utf8.RuneSelf:
+			if textByte[c] {
+				return i
+			}
+			i++
+		case c <= 0xDF && c >= 0xC2 && i+1 < len(s) && s[i+1]&0xC0 == 0x80:
+			i += 2 // Cyrillic and Kazakh, the short way
+		default:
+			return i
+		}
+	}
+	return i
 }
 
 // quickStart reads, inside the element being canonicalized, a start tag of
