@@ -1,6 +1,7 @@
 package signing
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -208,7 +209,7 @@ func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
 	sec.WriteString(`<ds:KeyInfo><wsse:SecurityTokenReference><wsse:Reference URI="#` + tokenID + `" ValueType="` +
 		ValueTypeX509v3 + `"/></wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature></wsse:Security>`)
 
-	return splice(doc, env, sec.String(), bodyAttrs), nil
+	return splice(envelope, doc, env, sec.String(), bodyAttrs), nil
 }
 
 const timeLayout = "2006-01-02T15:04:05.000Z"
@@ -305,10 +306,9 @@ func (s *Signer) newIDs(n int) ([]string, error) {
 // splice writes the signed envelope: the input with the Security header at
 // the front of the Header (a Header created when absent) and bodyAttrs
 // added to the Body's start tag.
-func splice(doc *xmldoc.Document, env envelopeParts, security, bodyAttrs string) []byte {
+func splice(envelope []byte, doc *xmldoc.Document, env envelopeParts, security, bodyAttrs string) []byte {
 	src := doc.Src
-	var out []byte
-	out = make([]byte, 0, len(src)+len(security)+len(bodyAttrs)+64)
+	var head string // up to where the Security header goes, and the Header's start if created
 	var at int
 	if env.header == xmldoc.None {
 		root := doc.Nodes[env.root]
@@ -316,26 +316,22 @@ func splice(doc *xmldoc.Document, env envelopeParts, security, bodyAttrs string)
 		if p := doc.Prefix(env.root); p != "" {
 			header = p + ":Header"
 		}
-		out = append(out, src[:root.TagEnd+1]...)
-		out = append(out, "<"+header+">"+security+"</"+header+">"...)
+		head = src[:root.TagEnd+1] + "<" + header + ">" + security + "</" + header + ">"
 		at = root.TagEnd + 1
 	} else {
 		hn := doc.Nodes[env.header]
-		out = append(out, src[:hn.TagEnd]...)
 		if src[hn.TagEnd] == '/' { // <Header/>
-			out = append(out, ">"+security+"</"+doc.Name(env.header)+">"...)
+			head = src[:hn.TagEnd] + ">" + security + "</" + doc.Name(env.header) + ">"
 			at = hn.End
 		} else {
-			out = append(out, '>')
-			out = append(out, security...)
+			head = src[:hn.TagEnd+1] + security
 			at = hn.TagEnd + 1
 		}
 	}
 	bn := doc.Nodes[env.body]
-	out = append(out, src[at:bn.TagEnd]...)
-	out = append(out, bodyAttrs...)
-	out = append(out, src[bn.TagEnd:]...)
-	return out
+	// bytes.Join copies into memory it does not zero first: the output is
+	// as big as the envelope.
+	return bytes.Join([][]byte{[]byte(head), envelope[at:bn.TagEnd], []byte(bodyAttrs), envelope[bn.TagEnd:]}, nil)
 }
 
 // envelopeParts locates the parts of a SOAP envelope.

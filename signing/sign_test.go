@@ -262,3 +262,32 @@ func isReason(err error, r signing.Reason) bool {
 	var e *signing.Error
 	return errors.As(err, &e) && e.Reason == r
 }
+
+// TestVerifiedOutlivesEnvelope: envelopes are read in place, so nothing a
+// caller keeps may share their memory. Overwriting the envelope after
+// Verify changes neither the verified Body nor an error quoting it.
+func TestVerifiedOutlivesEnvelope(t *testing.T) {
+	p := fixture(t)
+	v := newVerifier(t, signing.Policy{})
+	out := sign(t, newSigner(t, p.rsa, signing.SignerOptions{}), readFile(t, "testdata/envelopes/soap11-header.xml"))
+	res, err := v.Verify(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := bytes.Clone(res.Body)
+	bad := regexp.MustCompile(`<wsu:Created>[^<]*</wsu:Created>`).ReplaceAll(bytes.Clone(out), []byte(`<wsu:Created>yesterday-ish</wsu:Created>`))
+	_, badErr := v.Verify(bad)
+	if badErr == nil || !strings.Contains(badErr.Error(), "yesterday-ish") {
+		t.Fatalf("a bad Created: %v", badErr)
+	}
+	msg := badErr.Error()
+	for i := range out {
+		out[i], bad[i%len(bad)] = 'X', 'X'
+	}
+	if !bytes.Equal(res.Body, body) {
+		t.Error("the verified Body changed with the envelope it came from")
+	}
+	if badErr.Error() != msg {
+		t.Errorf("the error changed with the envelope: %q, was %q", badErr.Error(), msg)
+	}
+}

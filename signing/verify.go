@@ -677,8 +677,7 @@ func (v *Verifier) checkTimestamp(doc *xmldoc.Document, ts int32) (created, expi
 		if err != nil {
 			return time.Time{}, err
 		}
-		// A clone: the error quotes it, and the document is read in place.
-		t, perr := time.Parse(time.RFC3339Nano, strings.Clone(strings.TrimSpace(doc.Text(n))))
+		t, perr := time.Parse(time.RFC3339Nano, strings.TrimSpace(doc.Text(n))) // Text copies: the error may quote it
 		if perr != nil {
 			return time.Time{}, &Error{Reason: ReasonMalformed, Msg: local + " is not an xs:dateTime with a zone", Err: perr}
 		}

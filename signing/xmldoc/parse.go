@@ -1011,11 +1011,9 @@ func (p *parser) startTag() error {
 // read; a self-closing one is done at once.
 func (p *parser) beginCanonical(n int32, how C14N, selfClosing bool) error {
 	d := p.d
-	size := len(p.s) - p.i + 256
-	if how.To != nil {
-		size = drainAt + directRun
-	}
-	c := newCanonicalizer(d, n, how, make([]byte, 0, size))
+	// Small: appending the first long run grows it to size, and growing
+	// copies without first zeroing what it copies over.
+	c := newCanonicalizer(d, n, how, make([]byte, 0, drainAt+directRun))
 	t := d.startTag(n)
 	c.push(t, true)
 	c.writeStart(t)
