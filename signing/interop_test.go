@@ -3,6 +3,7 @@ package signing_test
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,5 +189,72 @@ func TestKopirVerifiesXMLSec1(t *testing.T) {
 				t.Errorf("tampered Timestamp: %v", err)
 			}
 		})
+	}
+}
+
+// variedEnvelope is a large SHEP-like envelope whose Body has everything the
+// one-pass reader treats apart from plain markup: references, CDATA,
+// comments and processing instructions, CR LF, attributes out of order or
+// single-quoted or needing normalization, self-closing and prefixed
+// elements, namespaces declared, rebound and undeclared mid-way, white
+// space inside tags, Kazakh text in names and content, and runs long
+// enough to be hashed straight from the input.
+func variedEnvelope(rows int) []byte {
+	var b strings.Builder
+	b.WriteString("<soapenv:Envelope xmlns:soapenv=\"" + signing.NSSOAP11 + "\"><soapenv:Header/><soapenv:Body>" +
+		`<typ:SendMessage xmlns:typ="http://bip.bee.kz/SyncChannel/v10/Types"><request xmlns=""><requestData>` +
+		`<data xmlns:ns2="http://data.gbd.chdb.scb.kz/" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="ns2:rows">`)
+	for i := 0; i < rows; i++ {
+		switch i % 8 {
+		case 0:
+			fmt.Fprintf(&b, `<row n="%d"><name>Жеке кәсіпкер %d</name><бин>%012d</бин></row>`, i, i, i)
+		case 1:
+			fmt.Fprintf(&b, "<row z=\"1\" a='%d' m=\"x&amp;y\"><name>A &amp; B &lt; C &gt; D &#1170;\r\nE</name></row>", i)
+		case 2:
+			fmt.Fprintf(&b, `<row n="%d"><![CDATA[<raw> & "quoted" ]]><!-- note --><?pi data?><empty/><e  x = "1" /></row >`, i)
+		case 3:
+			fmt.Fprintf(&b, `<ns2:row xmlns:ns2="urn:rebound" n="%d"><ns2:v xsi:type="ns2:t">%d</ns2:v></ns2:row>`, i, i)
+		case 4:
+			fmt.Fprintf(&b, `<row xmlns="urn:default" n="%d"><inner xmlns=""><x/></inner><y>ы</y></row>`, i)
+		case 5:
+			fmt.Fprintf(&b, "<row n=\"%d\" t=\"\ttab\nline\"><name>\U0001F600 €</name></row>", i)
+		default:
+			fmt.Fprintf(&b, `<row n="%d"><name>%s</name></row>`, i, strings.Repeat("Қазақстан Республикасы ", 30))
+		}
+	}
+	b.WriteString(`</data></requestData></request></typ:SendMessage></soapenv:Body></soapenv:Envelope>`)
+	return []byte(b.String())
+}
+
+// TestXMLSec1VerifiesVariedBody: a 1.6 MB Body of everything the one-pass
+// reader rewrites or copies, signed by Kopir, verifies with xmlsec1 and
+// with Kopir, and a change deep inside it fails both.
+func TestXMLSec1VerifiesVariedBody(t *testing.T) {
+	xmlsec1(t)
+	p := fixture(t)
+	in := variedEnvelope(4000)
+	out := sign(t, newSigner(t, p.rsa, signing.SignerOptions{}), in)
+	v := newVerifier(t, signing.Policy{})
+	res, err := v.Verify(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tree, err := v.VerifyInTree(out)
+	if err != nil || !bytes.Equal(tree.Body, res.Body) {
+		t.Fatalf("the tree disagrees: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "signed.xml")
+	os.WriteFile(path, out, 0o644)
+	args := append([]string{"--verify", "--pubkey-cert-pem", filepath.Join(p.dir, "rsa.pem")}, idArgs(signing.NSSOAP11)...)
+	if _, err := runXMLSec(t, append(args, path)...); err != nil {
+		t.Fatalf("xmlsec1 refused Kopir's signature over a varied %d-byte Body", len(in))
+	}
+	tampered := bytes.Replace(out, []byte("<?pi data?>"), []byte("<?pi date?>"), 1)
+	os.WriteFile(path, tampered, 0o644)
+	if _, err := runXMLSec(t, append(args, path)...); err == nil {
+		t.Fatal("xmlsec1 accepted a changed processing instruction")
+	}
+	if _, err := v.Verify(tampered); !isReason(err, signing.ReasonDigestMismatch) {
+		t.Fatalf("Kopir: %v", err)
 	}
 }
