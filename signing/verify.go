@@ -203,9 +203,15 @@ type reference struct {
 // Verify checks envelope's transport signature and returns what it proves.
 // Any refusal is an *Error with a Reason.
 func (v *Verifier) Verify(envelope []byte) (*Result, error) {
-	res, err := v.verify(envelope, true)
+	return v.verifyAhead(envelope, v.bodyC14N())
+}
+
+// verifyAhead verifies reading the Body in one pass as ahead picks it, and
+// reads the envelope again into the tree if ahead guessed wrong.
+func (v *Verifier) verifyAhead(envelope []byte, ahead func(*xmldoc.Document, int32) (xmldoc.C14N, bool)) (*Result, error) {
+	res, err := v.verify(envelope, ahead)
 	if errors.Is(err, errReread) {
-		return v.verify(envelope, false)
+		return v.verify(envelope, nil)
 	}
 	return res, err
 }
@@ -267,12 +273,14 @@ func first(doc *xmldoc.Document, parent int32, ns, local string) int32 {
 	return found
 }
 
-func (v *Verifier) verify(envelope []byte, ahead bool) (*Result, error) {
+// verify verifies an envelope; ahead, when not nil, picks the element to
+// canonicalize while reading (bodyC14N).
+func (v *Verifier) verify(envelope []byte, ahead func(*xmldoc.Document, int32) (xmldoc.C14N, bool)) (*Result, error) {
 	// In place: nothing taken from the document outlives this call but
 	// copies (the Result's Body is the reader's own buffer or a copy).
 	opts := xmldoc.Options{Limits: v.p.Limits, InPlace: true}
-	if ahead {
-		opts.Canonicalize = v.bodyC14N()
+	if ahead != nil {
+		opts.Canonicalize = ahead
 		opts.IDAttrs = v.idNames
 	}
 	doc, err := parse(envelope, opts)
