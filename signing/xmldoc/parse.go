@@ -1146,14 +1146,18 @@ func (p *parser) quickStart() bool {
 	if p.prefixOf(name) != p.prefixOf(top.name) {
 		return false
 	}
+	// Ids met are kept only if the whole tag is.
 	ids := len(p.ids)
+	fail := func() bool {
+		p.ids = p.ids[:ids]
+		return false
+	}
 	var last string
 	attrs := 0
 	selfClosing := false
 	for {
 		if i >= len(s) {
-			p.ids = p.ids[:ids]
-			return false
+			return fail()
 		}
 		if c := s[i]; c == '>' {
 			i++
@@ -1163,27 +1167,23 @@ func (p *parser) quickStart() bool {
 			i += 2
 			break
 		} else if c != ' ' || attrs >= p.lim.MaxAttrs {
-			p.ids = p.ids[:ids]
-			return false
+			return fail()
 		}
 		i++
 		from := i
 		if i >= len(s) || !nameStart[s[i]] || s[i] == ':' {
-			p.ids = p.ids[:ids]
-			return false
+			return fail()
 		}
 		for i < len(s) && nameByte[s[i]] && s[i] != ':' {
 			i++
 		}
 		local := s[from:i]
 		if i+1 >= len(s) || s[i] != '=' || s[i+1] != '"' || local <= last || local == "xmlns" {
-			p.ids = p.ids[:ids]
-			return false
+			return fail()
 		}
 		end := plainValue(s, i+2)
 		if end < 0 {
-			p.ids = p.ids[:ids]
-			return false
+			return fail()
 		}
 		value := s[i+2 : end]
 		end -= i + 2
