@@ -155,6 +155,10 @@ type Ops struct {
 	// when SHEP is down, and callers would get connection errors instead
 	// of problem details).
 	BreakersAffectReadiness bool `yaml:"breakers_affect_readiness"`
+	// MaintenanceToken is where the bearer token that may turn the
+	// maintenance switch is (at least 16 characters). Unset: only
+	// loopback callers may turn it.
+	MaintenanceToken Secret `yaml:"maintenance_token"`
 }
 
 // Reports configure the failure-report outbox and its mail.
@@ -557,6 +561,13 @@ func (c *Config) Validate(getenv func(string) string) error {
 	}
 	if c.Ops.Listen == c.Listen {
 		bad("ops.listen", "must differ from listen: metrics and health have their own listener")
+	}
+	if c.Ops.MaintenanceToken.Set() {
+		if tok, err := c.Ops.MaintenanceToken.Resolve(getenv); err != nil {
+			bad("ops.maintenance_token", "%v", err)
+		} else if len(tok) < 16 {
+			bad("ops.maintenance_token", "shorter than 16 characters")
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -93,6 +93,10 @@ mci: {1999: 100}
 		{"p12 password env unset", `identity: {p12: data/pki/gateway.p12, p12_password: {env: P12}}` + minimal[strings.Index(minimal, "\nshep"):], nil,
 			[]string{"identity.p12_password", "P12"}},
 		{"bad duration", minimal + "", map[string]string{"KOPIR_SHEP_TIMEOUT": "soon"}, []string{"KOPIR_SHEP_TIMEOUT"}},
+		{"ops token short", minimal + "ops: {maintenance_token: {env: OPS}}\n", map[string]string{"OPS": "secret"},
+			[]string{"ops.maintenance_token", "shorter than 16"}},
+		{"ops token unset", minimal + "ops: {maintenance_token: {env: OPS}}\n", nil, []string{"ops.maintenance_token", "OPS"}},
+		{"ops token", minimal + "ops: {maintenance_token: {env: OPS}}\n", map[string]string{"OPS": "0123456789abcdef"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -115,6 +115,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 	g.metrics.Certificate(g.Certificate)
 	g.metrics.Outbox(g.Outbox, o.Now)
 	g.Health = health.New(time.Duration(cfg.Ops.ReadinessCache), o.Now, g.checks(cfg, signer, o.Now)...)
+	opsToken, err := cfg.Ops.MaintenanceToken.Resolve(o.Getenv)
+	if err != nil {
+		g.Outbox.Close()
+		return nil, fmt.Errorf("ops.maintenance_token: %w", err)
+	}
+	g.Health.SetSwitchPolicy(health.SwitchPolicy{Token: opsToken, Logger: o.Logger.With("component", "ops")})
 	s := cfg.Services
 	g.handler = api.New(api.Backends{
 		LegalEntities:   legalentities.New(g.SHEP, legalentities.Config{ServiceID: s.LegalEntities}),

@@ -215,3 +215,37 @@ clients: [{name: importer, cert_sha256: [%x], allow: [payments]}]
 		}
 	}
 }
+
+// TestMaintenanceToken: with ops.maintenance_token configured, the ops
+// listener turns the switch only for the token's bearer, loopback or not.
+func TestMaintenanceToken(t *testing.T) {
+	ca, err := devpki.NewCA(devpki.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "ops-token")
+	os.WriteFile(tokenFile, []byte("a-long-ops-token-0123\n"), 0o600)
+	g, _ := assembleWith(t, ca, dir, time.Now().AddDate(1, 0, 0),
+		fmt.Sprintf("allow_anonymous: true\nops: {maintenance_token: {file: %q}}\n", tokenFile))
+	srv := httptest.NewServer(g.OpsHandler())
+	defer srv.Close()
+	put := func(auth string) int {
+		req, _ := http.NewRequest("PUT", srv.URL+"/maintenance", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := put(""); code != 401 || g.Health.Maintenance() {
+		t.Fatalf("without the token: %d, maintenance %v", code, g.Health.Maintenance())
+	}
+	if code := put("Bearer a-long-ops-token-0123"); code != 200 || !g.Health.Maintenance() {
+		t.Fatalf("with the token: %d, maintenance %v", code, g.Health.Maintenance())
+	}
+}

@@ -8,8 +8,14 @@ package health
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/json"
+	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +53,65 @@ type Health struct {
 	maintenance atomic.Bool
 	mu          sync.Mutex
 	last        *Result
+	policy      SwitchPolicy
+}
+
+// SwitchPolicy says who may turn the maintenance switch, and who hears of
+// it. Reading the switch is open to whoever reaches the listener.
+type SwitchPolicy struct {
+	// Token, when set, must be presented as a bearer token, from anywhere.
+	// Unset, only callers on the loopback interface may turn the switch:
+	// an operator on the host, or inside the pod.
+	Token string
+	// Logger records every turn, and every refused attempt. Default:
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// SetSwitchPolicy sets who may turn the maintenance switch. Call it before
+// serving Handler.
+func (h *Health) SetSwitchPolicy(p SwitchPolicy) { h.policy = p }
+
+// mayTurn reports whether r may turn the switch, answering it when not.
+func (h *Health) mayTurn(w http.ResponseWriter, r *http.Request) bool {
+	log := h.policy.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if h.policy.Token != "" {
+		// Hashes compared: neither the token nor its length shows in timing.
+		got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		want := sha256.Sum256([]byte(h.policy.Token))
+		presented := sha256.Sum256([]byte(got))
+		if subtle.ConstantTimeCompare(want[:], presented[:]) != 1 {
+			log.Warn("maintenance switch: refused, no valid token", "method", r.Method, "remote", r.RemoteAddr)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="kopir-ops"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "the maintenance switch needs the ops token (Authorization: Bearer …)"})
+			return false
+		}
+		return true
+	}
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if addr, err := netip.ParseAddr(host); err != nil || !addr.Unmap().IsLoopback() {
+		log.Warn("maintenance switch: refused, not a loopback caller", "method", r.Method, "remote", r.RemoteAddr)
+		writeJSON(w, http.StatusForbidden, map[string]string{"error": "the maintenance switch answers loopback callers only; set ops.maintenance_token to turn it from elsewhere"})
+		return false
+	}
+	return true
+}
+
+// turn sets the switch for an allowed caller, and says so in the log.
+func (h *Health) turn(w http.ResponseWriter, r *http.Request, on bool) {
+	if !h.mayTurn(w, r) {
+		return
+	}
+	h.SetMaintenance(on)
+	log := h.policy.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log.Warn("maintenance switch turned", "maintenance", on, "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, map[string]bool{"maintenance": on})
 }
 
 // New returns a Health over checks, caching results for ttl.
@@ -109,14 +174,8 @@ func (h *Health) Handler() http.Handler {
 	mux.HandleFunc("GET /maintenance", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]bool{"maintenance": h.Maintenance()})
 	})
-	mux.HandleFunc("PUT /maintenance", func(w http.ResponseWriter, r *http.Request) {
-		h.SetMaintenance(true)
-		writeJSON(w, http.StatusOK, map[string]bool{"maintenance": true})
-	})
-	mux.HandleFunc("DELETE /maintenance", func(w http.ResponseWriter, r *http.Request) {
-		h.SetMaintenance(false)
-		writeJSON(w, http.StatusOK, map[string]bool{"maintenance": false})
-	})
+	mux.HandleFunc("PUT /maintenance", func(w http.ResponseWriter, r *http.Request) { h.turn(w, r, true) })
+	mux.HandleFunc("DELETE /maintenance", func(w http.ResponseWriter, r *http.Request) { h.turn(w, r, false) })
 	return mux
 }
 

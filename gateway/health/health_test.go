@@ -1,11 +1,14 @@
 package health
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -69,5 +72,66 @@ func TestReadiness(t *testing.T) {
 	resp.Body.Close()
 	if code, _ := get("/readyz"); code != 200 {
 		t.Errorf("after maintenance: %d", code)
+	}
+}
+
+// TestSwitchPolicy: without a token only loopback callers turn the switch;
+// with one, whoever presents it, from anywhere. Every turn and refusal is
+// logged; reading the switch is open.
+func TestSwitchPolicy(t *testing.T) {
+	const token = "0123456789abcdef0123"
+	tests := []struct {
+		name, token, remote, auth string
+		want                      int
+	}{
+		{"loopback, no token needed", "", "127.0.0.1:4000", "", 200},
+		{"IPv6 loopback", "", "[::1]:4000", "", 200},
+		{"IPv4-mapped loopback", "", "[::ffff:127.0.0.1]:4000", "", 200},
+		{"from the network, no token configured", "", "10.1.2.3:4000", "", 403},
+		{"from the network, the token", token, "10.1.2.3:4000", "Bearer " + token, 200},
+		{"token configured, none presented, even on loopback", token, "127.0.0.1:4000", "", 401},
+		{"wrong token", token, "10.1.2.3:4000", "Bearer " + token[:len(token)-1], 401},
+		{"token as basic auth", token, "10.1.2.3:4000", "Basic " + token, 401},
+	}
+	for _, tt := range tests {
+		for _, method := range []string{"PUT", "DELETE"} {
+			t.Run(tt.name+"/"+method, func(t *testing.T) {
+				var logs bytes.Buffer
+				h := New(time.Second, nil)
+				h.SetSwitchPolicy(SwitchPolicy{Token: tt.token, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+				before := method == "DELETE"
+				h.SetMaintenance(before)
+				req := httptest.NewRequest(method, "/maintenance", nil)
+				req.RemoteAddr = tt.remote
+				if tt.auth != "" {
+					req.Header.Set("Authorization", tt.auth)
+				}
+				rec := httptest.NewRecorder()
+				h.Handler().ServeHTTP(rec, req)
+				if rec.Code != tt.want {
+					t.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+				turned := h.Maintenance() != before
+				if turned != (tt.want == 200) {
+					t.Errorf("switch turned: %v", turned)
+				}
+				if tt.want == 401 && rec.Header().Get("WWW-Authenticate") == "" {
+					t.Error("401 without WWW-Authenticate")
+				}
+				if wantLog := map[bool]string{true: "maintenance switch turned", false: "refused"}[turned]; !strings.Contains(logs.String(), wantLog) {
+					t.Errorf("log %q lacks %q", logs.String(), wantLog)
+				}
+				if strings.Contains(logs.String(), token) {
+					t.Error("the token is in the log")
+				}
+				get := httptest.NewRequest("GET", "/maintenance", nil)
+				get.RemoteAddr = "10.9.9.9:1"
+				rec = httptest.NewRecorder()
+				h.Handler().ServeHTTP(rec, get)
+				if rec.Code != 200 {
+					t.Errorf("reading the switch: %d", rec.Code)
+				}
+			})
+		}
 	}
 }
