@@ -2,6 +2,7 @@ package signing_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/x509"
 	"errors"
 	"os"
@@ -74,4 +75,53 @@ func reason(err error) signing.Reason {
 		return "untyped"
 	}
 	return ""
+}
+
+// FuzzSign signs arbitrary envelopes. Sign must never panic, refuse only
+// with a typed error, and whatever it signs must verify both in one pass
+// and read whole into the tree, where the Body's digest is recomputed by
+// the tree canonicalizer: the signer's one-pass canonical form is held to
+// it, on any Body the fuzzer makes.
+func FuzzSign(f *testing.F) {
+	ca, err := devpki.NewCA(devpki.ECDSAP256)
+	if err != nil {
+		f.Fatal(err)
+	}
+	leaf, err := ca.Issue(devpki.ECDSAP256, devpki.GatewaySubject, time.Time{}, time.Time{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := time.Now()
+	clock := func() time.Time { return now }
+	s := newSigner(f, leaf, signing.SignerOptions{Now: clock})
+	v := newVerifier(f, signing.Policy{Roots: []*x509.Certificate{ca.Cert}, Now: clock})
+	files, _ := filepath.Glob("testdata/envelopes/*.xml")
+	for _, file := range files {
+		in, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(in)
+	}
+	f.Add(variedEnvelope(16))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := s.Sign(context.Background(), in)
+		if err != nil {
+			if _, ok := err.(*signing.Error); !ok {
+				t.Fatalf("untyped error %T: %v", err, err)
+			}
+			return
+		}
+		res, err := v.Verify(out)
+		if err != nil {
+			t.Fatalf("Verify refused what Sign signed: %v\n%q", err, out)
+		}
+		tree, err := v.VerifyInTree(out)
+		if err != nil {
+			t.Fatalf("the tree refused what Sign signed: %v\n%q", err, out)
+		}
+		if !bytes.Equal(res.Body, tree.Body) {
+			t.Fatalf("one pass and the tree disagree on the Body:\n%s\n%s", res.Body, tree.Body)
+		}
+	})
 }
