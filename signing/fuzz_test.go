@@ -15,12 +15,10 @@ import (
 	"github.com/kopir/kopir/signing/xmldoc"
 )
 
-// FuzzVerify feeds Verify mutations of validly signed envelopes. It must
-// never panic or hang, and whatever it accepts must carry a Body that parses
-// on its own. The clock is frozen at signing time so that seeds stay valid.
-// Its PKI is ECDSA and its own: every fuzz worker runs this set-up, and
-// generating the shared fixture's RSA keys in each stalls the engine.
-func FuzzVerify(f *testing.F) {
+// fuzzPKI is the fuzz targets' own ECDSA PKI, a signer and a frozen clock
+// (so that signed seeds stay valid): every fuzz worker runs this set-up,
+// and generating the shared fixture's RSA keys in each stalls the engine.
+func fuzzPKI(f *testing.F) (*signing.Signer, *devpki.CA, func() time.Time) {
 	ca, err := devpki.NewCA(devpki.ECDSAP256)
 	if err != nil {
 		f.Fatal(err)
@@ -31,7 +29,14 @@ func FuzzVerify(f *testing.F) {
 	}
 	now := time.Now()
 	clock := func() time.Time { return now }
-	s := newSigner(f, leaf, signing.SignerOptions{Now: clock})
+	return newSigner(f, leaf, signing.SignerOptions{Now: clock}), ca, clock
+}
+
+// FuzzVerify feeds Verify mutations of validly signed envelopes. It must
+// never panic or hang, and whatever it accepts must carry a Body that parses
+// on its own.
+func FuzzVerify(f *testing.F) {
+	s, ca, clock := fuzzPKI(f)
 	files, _ := filepath.Glob("testdata/envelopes/*.xml")
 	for _, file := range files {
 		in, err := os.ReadFile(file)
@@ -83,17 +88,7 @@ func reason(err error) signing.Reason {
 // the tree canonicalizer: the signer's one-pass canonical form is held to
 // it, on any Body the fuzzer makes.
 func FuzzSign(f *testing.F) {
-	ca, err := devpki.NewCA(devpki.ECDSAP256)
-	if err != nil {
-		f.Fatal(err)
-	}
-	leaf, err := ca.Issue(devpki.ECDSAP256, devpki.GatewaySubject, time.Time{}, time.Time{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	now := time.Now()
-	clock := func() time.Time { return now }
-	s := newSigner(f, leaf, signing.SignerOptions{Now: clock})
+	s, ca, clock := fuzzPKI(f)
 	v := newVerifier(f, signing.Policy{Roots: []*x509.Certificate{ca.Cert}, Now: clock})
 	files, _ := filepath.Glob("testdata/envelopes/*.xml")
 	for _, file := range files {

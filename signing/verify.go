@@ -24,12 +24,13 @@ const (
 	PartTimestamp Part = "Timestamp"
 )
 
-// IDAttr names an attribute that carries an element's id.
-type IDAttr struct{ NS, Local string }
+// IDAttr names an attribute that carries an element's id. It is the
+// reader's Name, so a Policy's list goes to it as it is.
+type IDAttr = xmldoc.Name
 
 // Id attributes accepted by default: wsu:Id, and a plain Id as some peers
 // (the npm soap package among them) put on the Body, as WSS4J accepts.
-var DefaultIDAttrs = []IDAttr{{NSWSU, "Id"}, {"", "Id"}}
+var DefaultIDAttrs = []IDAttr{{NS: NSWSU, Local: "Id"}, {NS: "", Local: "Id"}}
 
 // Policy is what a Verifier accepts. Its zero values take the documented
 // defaults; trust (Roots or Pinned) must be given.
@@ -87,10 +88,9 @@ type Result struct {
 
 // Verifier checks transport signatures. It is safe for concurrent use.
 type Verifier struct {
-	p       Policy
-	idNames []xmldoc.Name // p.IDAttrs, for the reader
-	roots   *x509.CertPool
-	inter   *x509.CertPool
+	p     Policy
+	roots *x509.CertPool
+	inter *x509.CertPool
 
 	// trusted remembers certificates whose chain was built, by the SHA-256
 	// of their DER: a gateway hears from a handful of peers, and building
@@ -135,9 +135,6 @@ func NewVerifier(p Policy) (*Verifier, error) {
 		p.Now = time.Now
 	}
 	v := &Verifier{p: p, roots: x509.NewCertPool(), inter: x509.NewCertPool(), trusted: map[[32]byte]trustedCert{}}
-	for _, a := range p.IDAttrs {
-		v.idNames = append(v.idNames, xmldoc.Name{NS: a.NS, Local: a.Local})
-	}
 	for _, c := range p.Roots {
 		v.roots.AddCert(c)
 	}
@@ -281,7 +278,7 @@ func (v *Verifier) verify(envelope []byte, ahead func(*xmldoc.Document, int32) (
 	opts := xmldoc.Options{Limits: v.p.Limits, InPlace: true}
 	if ahead != nil {
 		opts.Canonicalize = ahead
-		opts.IDAttrs = v.idNames
+		opts.IDAttrs = v.p.IDAttrs
 	}
 	doc, err := parse(envelope, opts)
 	if err != nil {

@@ -74,10 +74,7 @@ func (h *Health) SetSwitchPolicy(p SwitchPolicy) { h.policy = p }
 
 // mayTurn reports whether r may turn the switch, answering it when not.
 func (h *Health) mayTurn(w http.ResponseWriter, r *http.Request) bool {
-	log := h.policy.Logger
-	if log == nil {
-		log = slog.Default()
-	}
+	log := h.logger()
 	if h.policy.Token != "" {
 		// Hashes compared: neither the token nor its length shows in timing.
 		got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -100,17 +97,20 @@ func (h *Health) mayTurn(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+func (h *Health) logger() *slog.Logger {
+	if h.policy.Logger != nil {
+		return h.policy.Logger
+	}
+	return slog.Default()
+}
+
 // turn sets the switch for an allowed caller, and says so in the log.
 func (h *Health) turn(w http.ResponseWriter, r *http.Request, on bool) {
 	if !h.mayTurn(w, r) {
 		return
 	}
 	h.SetMaintenance(on)
-	log := h.policy.Logger
-	if log == nil {
-		log = slog.Default()
-	}
-	log.Warn("maintenance switch turned", "maintenance", on, "remote", r.RemoteAddr)
+	h.logger().Warn("maintenance switch turned", "maintenance", on, "remote", r.RemoteAddr)
 	writeJSON(w, http.StatusOK, map[string]bool{"maintenance": on})
 }
 
