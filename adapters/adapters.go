@@ -16,8 +16,8 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/kopir/kopir/gateway/exchange"
-	"github.com/kopir/kopir/gateway/iin"
+	"github.com/kopir/kopir/gateway/pii/iin"
+	"github.com/kopir/kopir/gateway/shep/exchange"
 )
 
 // ErrNotFound is an answer, not a failure: the state database holds no

@@ -20,9 +20,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kopir/kopir/adapters/payments"
-	"github.com/kopir/kopir/gateway/access"
-	"github.com/kopir/kopir/gateway/exchange"
+	"github.com/kopir/kopir/gateway/api/access"
 	"github.com/kopir/kopir/gateway/shep"
+	"github.com/kopir/kopir/gateway/shep/exchange"
 )
 
 // Duration is a time.Duration written "30s" in YAML and the environment.

@@ -3,6 +3,10 @@
 // the payment gateway, the adapters over them, the failure-report outbox,
 // the HTTP API with its access rules, and the operators' side: metrics and
 // health. The pieces live in its sub-packages; this one only wires them.
+//
+// This is the composition root: the one place that knows every room. Only
+// cmd imports it. gateway/architecture_test.go holds the direction of
+// imports between the rooms, and fails when a change breaks it.
 package gateway
 
 import (
@@ -26,13 +30,13 @@ import (
 	"github.com/kopir/kopir/adapters/persons"
 	"github.com/kopir/kopir/adapters/soleproprietors"
 	"github.com/kopir/kopir/config"
-	"github.com/kopir/kopir/gateway/access"
 	"github.com/kopir/kopir/gateway/api"
-	"github.com/kopir/kopir/gateway/exchange"
-	"github.com/kopir/kopir/gateway/health"
-	"github.com/kopir/kopir/gateway/metrics"
-	"github.com/kopir/kopir/gateway/outbox"
+	"github.com/kopir/kopir/gateway/api/access"
+	"github.com/kopir/kopir/gateway/ops/health"
+	"github.com/kopir/kopir/gateway/ops/metrics"
 	"github.com/kopir/kopir/gateway/report"
+	"github.com/kopir/kopir/gateway/report/outbox"
+	"github.com/kopir/kopir/gateway/shep/exchange"
 	"github.com/kopir/kopir/signing"
 )
 

@@ -65,7 +65,7 @@ func ParseKeyPair(keyPEM, certPEM []byte) (crypto.Signer, []*x509.Certificate, e
 	if block == nil {
 		return nil, nil, errors.New("signing: no PEM private key found")
 	}
-	if x509.IsEncryptedPEMBlock(block) { //nolint:staticcheck // detecting, not decrypting, legacy encryption
+	if _, legacy := block.Headers["DEK-Info"]; legacy || block.Headers["Proc-Type"] == "4,ENCRYPTED" { // RFC 1423 encryption: detected, never decrypted
 		return nil, nil, errors.New("signing: encrypted PEM keys are not supported; use a PKCS#12 file with a password")
 	}
 	var key any

@@ -8,9 +8,9 @@ import (
 
 	"github.com/kopir/kopir/adapters"
 	"github.com/kopir/kopir/adapters/legalentities"
-	"github.com/kopir/kopir/gateway/exchange"
-	"github.com/kopir/kopir/gateway/iin"
-	"github.com/kopir/kopir/mocks/mocktest"
+	"github.com/kopir/kopir/gateway/pii/iin"
+	"github.com/kopir/kopir/gateway/shep/exchange"
+	"github.com/kopir/kopir/internal/mocktest"
 	shepmock "github.com/kopir/kopir/mocks/shep"
 )
 

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/kopir/kopir/adapters"
-	"github.com/kopir/kopir/gateway/exchange"
-	"github.com/kopir/kopir/gateway/iin"
+	"github.com/kopir/kopir/gateway/pii/iin"
+	"github.com/kopir/kopir/gateway/shep/exchange"
 )
 
 // Kind is what a licence fee is paid for.

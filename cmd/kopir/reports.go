@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/kopir/kopir/config"
-	"github.com/kopir/kopir/gateway/outbox"
 	"github.com/kopir/kopir/gateway/pii"
 	"github.com/kopir/kopir/gateway/report"
+	"github.com/kopir/kopir/gateway/report/outbox"
 )
 
 const reportsUsage = `usage: kopir reports [--config FILE] list [--state pending|delivered] [--system S] [--since 24h] [--limit N] [--json]

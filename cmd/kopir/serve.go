@@ -21,7 +21,7 @@ import (
 
 	"github.com/kopir/kopir/config"
 	"github.com/kopir/kopir/gateway"
-	"github.com/kopir/kopir/gateway/access"
+	"github.com/kopir/kopir/gateway/api/access"
 	mailboxmock "github.com/kopir/kopir/mocks/mailbox"
 	"github.com/kopir/kopir/signing/devpki"
 )

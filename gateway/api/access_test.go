@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/kopir/kopir/adapters/payments"
-	"github.com/kopir/kopir/gateway/access"
 	"github.com/kopir/kopir/gateway/api"
+	"github.com/kopir/kopir/gateway/api/access"
 )
 
 type apiCounts struct {
@@ -66,8 +66,8 @@ func TestAccess(t *testing.T) {
 		t.Errorf("no key: %d %v %v", resp.StatusCode, p, resp.Header)
 	}
 	resp, p = call("/v1/fees?kind=issue&date=2026-01-10", "wrong")
-	if resp.StatusCode != 401 {
-		t.Errorf("wrong key: %d", resp.StatusCode)
+	if resp.StatusCode != 401 || p["type"] != "urn:kopir:problem:unauthorized" {
+		t.Errorf("wrong key: %d %v", resp.StatusCode, p)
 	}
 	resp, p = call("/v1/fees?kind=issue&date=2026-01-10", "fees-key")
 	if resp.StatusCode != 200 || p["amount"] == nil {

@@ -3,6 +3,10 @@
 // identity documents, licence fees and payments, with errors as RFC 9457
 // problem details, and the application context of each call taken from
 // headers into the exchange record.
+//
+// Room gateway/api: the HTTP server with its access rules (gateway/api/access).
+// It may import adapters, gateway/report, gateway/shep, gateway/pii and
+// signing; nothing below it imports it.
 package api
 
 import (
@@ -25,11 +29,11 @@ import (
 	"github.com/kopir/kopir/adapters/payments"
 	"github.com/kopir/kopir/adapters/persons"
 	"github.com/kopir/kopir/adapters/soleproprietors"
-	"github.com/kopir/kopir/gateway/access"
-	"github.com/kopir/kopir/gateway/exchange"
-	"github.com/kopir/kopir/gateway/iin"
-	"github.com/kopir/kopir/gateway/outbox"
+	"github.com/kopir/kopir/gateway/api/access"
 	"github.com/kopir/kopir/gateway/pii"
+	"github.com/kopir/kopir/gateway/pii/iin"
+	"github.com/kopir/kopir/gateway/report/outbox"
+	"github.com/kopir/kopir/gateway/shep/exchange"
 )
 
 //go:embed openapi.json
@@ -113,12 +117,12 @@ type Route struct {
 // Routes are the API's operations; the OpenAPI description must list
 // exactly these (a test keeps it so).
 var Routes = []Route{
-	{http.MethodGet, "/v1/legal-entities/{bin}", access.RightLegalEntities, (*Server).legalEntity},
-	{http.MethodGet, "/v1/sole-proprietors/{iin}", access.RightSoleProprietors, (*Server).soleProprietor},
-	{http.MethodGet, "/v1/persons/{iin}/documents", access.RightPersons, (*Server).documents},
+	{http.MethodGet, "/v1/legal-entities/{bin}", access.RightLegalEntities, byPath("bin", legalEntity)},
+	{http.MethodGet, "/v1/sole-proprietors/{iin}", access.RightSoleProprietors, byPath("iin", soleProprietor)},
+	{http.MethodGet, "/v1/persons/{iin}/documents", access.RightPersons, byPath("iin", documents)},
 	{http.MethodGet, "/v1/fees", access.RightPayments, (*Server).fee},
 	{http.MethodPost, "/v1/fee-checks", access.RightPayments, (*Server).feeCheck},
-	{http.MethodGet, "/v1/payments/{id}", access.RightPayments, (*Server).payment},
+	{http.MethodGet, "/v1/payments/{id}", access.RightPayments, byPath("id", payment)},
 	{http.MethodPost, "/v1/failure-reports", access.RightReport, (*Server).postReport},
 	{http.MethodGet, "/v1/failure-reports", access.RightReportsRead, (*Server).listReports},
 	{http.MethodGet, "/v1/failure-reports/{id}", access.RightReportsRead, (*Server).getReport},
@@ -314,37 +318,57 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
-func (s *Server) legalEntity(w http.ResponseWriter, r *http.Request) error {
-	if s.b.LegalEntities == nil {
-		return errUnconfigured
+// byPath is the shape of the routes that read one record by a path value:
+// the backend, when configured, is asked once and its answer is the body.
+func byPath[T any](param string, get func(Backends) func(context.Context, string) (T, error)) func(*Server, http.ResponseWriter, *http.Request) error {
+	return func(s *Server, w http.ResponseWriter, r *http.Request) error {
+		call := get(s.b)
+		if call == nil {
+			return errUnconfigured
+		}
+		v, err := call(r.Context(), r.PathValue(param))
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, v)
 	}
-	e, err := s.b.LegalEntities.LegalEntity(r.Context(), r.PathValue("bin"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, e)
 }
 
-func (s *Server) soleProprietor(w http.ResponseWriter, r *http.Request) error {
-	if s.b.SoleProprietors == nil {
-		return errUnconfigured
+// The backends byPath reads from; nil when the backend is not configured.
+func legalEntity(b Backends) func(context.Context, string) (*legalentities.LegalEntity, error) {
+	if b.LegalEntities == nil {
+		return nil
 	}
-	sp, err := s.b.SoleProprietors.SoleProprietor(r.Context(), r.PathValue("iin"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, sp)
+	return b.LegalEntities.LegalEntity
 }
 
-func (s *Server) documents(w http.ResponseWriter, r *http.Request) error {
-	if s.b.Persons == nil {
-		return errUnconfigured
+func soleProprietor(b Backends) func(context.Context, string) (*soleproprietors.SoleProprietor, error) {
+	if b.SoleProprietors == nil {
+		return nil
 	}
-	docs, err := s.b.Persons.IdentityDocuments(r.Context(), r.PathValue("iin"))
-	if err != nil {
-		return err
+	return b.SoleProprietors.SoleProprietor
+}
+
+// Documents is GET /v1/persons/{iin}/documents' body.
+type Documents struct {
+	Documents []persons.Document `json:"documents"`
+}
+
+func documents(b Backends) func(context.Context, string) (Documents, error) {
+	if b.Persons == nil {
+		return nil
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"documents": docs})
+	return func(ctx context.Context, iin string) (Documents, error) {
+		docs, err := b.Persons.IdentityDocuments(ctx, iin)
+		return Documents{docs}, err
+	}
+}
+
+func payment(b Backends) func(context.Context, string) (*payments.Payment, error) {
+	if b.Payments == nil {
+		return nil
+	}
+	return b.Payments.Payment
 }
 
 func (s *Server) fee(w http.ResponseWriter, r *http.Request) error {
@@ -391,17 +415,6 @@ func (s *Server) feeCheck(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, check)
-}
-
-func (s *Server) payment(w http.ResponseWriter, r *http.Request) error {
-	if s.b.Payments == nil {
-		return errUnconfigured
-	}
-	p, err := s.b.Payments.Payment(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, p)
 }
 
 func (s *Server) openapi(w http.ResponseWriter, _ *http.Request) error {

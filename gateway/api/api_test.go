@@ -19,8 +19,8 @@ import (
 	"github.com/kopir/kopir/adapters/persons"
 	"github.com/kopir/kopir/adapters/soleproprietors"
 	"github.com/kopir/kopir/gateway/api"
-	"github.com/kopir/kopir/gateway/exchange"
-	"github.com/kopir/kopir/mocks/mocktest"
+	"github.com/kopir/kopir/gateway/shep/exchange"
+	"github.com/kopir/kopir/internal/mocktest"
 	paymentsmock "github.com/kopir/kopir/mocks/payments"
 	shepmock "github.com/kopir/kopir/mocks/shep"
 )

@@ -10,8 +10,8 @@ import (
 	mail "github.com/wneessen/go-mail"
 
 	"github.com/kopir/kopir/gateway/api"
-	"github.com/kopir/kopir/gateway/outbox"
 	"github.com/kopir/kopir/gateway/report"
+	"github.com/kopir/kopir/gateway/report/outbox"
 )
 
 // memReports keeps accepted reports in memory: the fuzzer measures the

@@ -15,11 +15,11 @@ import (
 
 	mail "github.com/wneessen/go-mail"
 
-	"github.com/kopir/kopir/gateway/exchange"
-	"github.com/kopir/kopir/gateway/iin"
-	"github.com/kopir/kopir/gateway/outbox"
 	"github.com/kopir/kopir/gateway/pii"
+	"github.com/kopir/kopir/gateway/pii/iin"
 	"github.com/kopir/kopir/gateway/report"
+	"github.com/kopir/kopir/gateway/report/outbox"
+	"github.com/kopir/kopir/gateway/shep/exchange"
 )
 
 // Reports is the failure-report outbox, as the API uses it.

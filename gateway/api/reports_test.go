@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/kopir/kopir/gateway/api"
-	"github.com/kopir/kopir/gateway/outbox"
 	"github.com/kopir/kopir/gateway/report"
+	"github.com/kopir/kopir/gateway/report/outbox"
 )
 
 func reportsAPI(t *testing.T) (*httptest.Server, *outbox.Outbox) {

@@ -4,6 +4,10 @@
 // exactly twelve digits is an IIN or a BIN) and by element name (the text
 // of <lastName>, <password>, <documentNumber>…), so it needs no schema and
 // errs on the side of masking too much.
+//
+// Room gateway/pii: personal data — masking (this package) and identity
+// numbers (gateway/pii/iin). It imports nothing of Kopir's, so every room
+// may use it.
 package pii
 
 import (

@@ -4,6 +4,11 @@
 // the evidence itself rendered as images, and the e-mail that carries one
 // or many reports. It neither stores nor sends reports: package outbox
 // does.
+//
+// Room gateway/report: failure reporting — this package (what a report and
+// its mail are), gateway/report/outbox (storing and delivering them). It
+// may import gateway/shep (the exchange record), gateway/pii and signing,
+// never the API or operations.
 package report
 
 import (
@@ -11,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/kopir/kopir/gateway/exchange"
+	"github.com/kopir/kopir/gateway/shep/exchange"
 )
 
 // Source says who noticed the failure.

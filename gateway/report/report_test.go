@@ -14,8 +14,8 @@ import (
 
 	"golang.org/x/image/font/sfnt"
 
-	"github.com/kopir/kopir/gateway/exchange"
-	"github.com/kopir/kopir/gateway/report/reporttest"
+	"github.com/kopir/kopir/gateway/internal/reporttest"
+	"github.com/kopir/kopir/gateway/shep/exchange"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")

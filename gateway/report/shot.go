@@ -18,7 +18,7 @@ import (
 	"golang.org/x/image/font/opentype"
 	"golang.org/x/image/math/fixed"
 
-	"github.com/kopir/kopir/gateway/exchange"
+	"github.com/kopir/kopir/gateway/shep/exchange"
 )
 
 // Screenshot geometry. A step is a fixed-width page of monospaced text so

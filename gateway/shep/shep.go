@@ -8,6 +8,12 @@
 // elements or as a whole XML document escaped as text or CDATA: both are
 // read, and an escaped document is parsed with the same limits as the
 // envelope.
+//
+// Room gateway/shep: the SHEP client with its wire format. This package
+// (the wire) may import signing/xmldoc only; gateway/shep/exchange (the
+// client) may import the wire, signing and gateway/pii. Adapters, the API,
+// reports and operations sit above it; the mocks import the wire, never
+// the client.
 package shep
 
 import (

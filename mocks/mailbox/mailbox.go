@@ -27,7 +27,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
-	"github.com/kopir/kopir/config"
+	shepmock "github.com/kopir/kopir/mocks/shep"
 )
 
 // Message is one mail the mailbox accepted.
@@ -48,9 +48,9 @@ type Message struct {
 type Fault struct {
 	// Kind is "delay" (wait Delay before reading the data), "tempfail"
 	// (451 after the data) or "reject" (554 after the data).
-	Kind  string          `json:"kind"`
-	Delay config.Duration `json:"delay,omitempty"`
-	Count int             `json:"count,omitempty"`
+	Kind  string            `json:"kind"`
+	Delay shepmock.Duration `json:"delay,omitempty"`
+	Count int               `json:"count,omitempty"`
 }
 
 // Options configure a Mailbox.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kopir/kopir/gateway/iin"
+	"github.com/kopir/kopir/gateway/pii/iin"
 	"github.com/kopir/kopir/gateway/shep"
 	"github.com/kopir/kopir/signing"
 	"github.com/kopir/kopir/signing/devpki"

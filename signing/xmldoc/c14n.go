@@ -277,7 +277,7 @@ func (c *canonicalizer) element(n int32) {
 // escapeValue turns a decoded namespace URI back into raw attribute text, so
 // that appendCanonicalAttr escapes it like any other value.
 func escapeValue(v string) string {
-	if strings.IndexAny(v, "&<\"\t\n\r") < 0 {
+	if !strings.ContainsAny(v, "&<\"\t\n\r") {
 		return v
 	}
 	r := strings.NewReplacer("&", "&amp;", "<", "&lt;", "\"", "&quot;", "\t", "&#x9;", "\n", "&#xA;", "\r", "&#xD;")

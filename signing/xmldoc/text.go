@@ -71,7 +71,7 @@ func decodeText(raw string) string {
 
 // decodeAttr returns an attribute's normalized value.
 func decodeAttr(raw string) string {
-	if strings.IndexAny(raw, "&\t\n\r") < 0 {
+	if !strings.ContainsAny(raw, "&\t\n\r") {
 		return raw
 	}
 	return string(appendDecoded(nil, raw, true))

@@ -13,8 +13,8 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/kopir/kopir/gateway/exchange"
 	"github.com/kopir/kopir/gateway/shep"
+	"github.com/kopir/kopir/gateway/shep/exchange"
 	shepmock "github.com/kopir/kopir/mocks/shep"
 	"github.com/kopir/kopir/signing"
 	"github.com/kopir/kopir/signing/devpki"

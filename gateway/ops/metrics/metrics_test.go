@@ -17,10 +17,10 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/kopir/kopir/adapters/persons"
-	"github.com/kopir/kopir/gateway/exchange"
-	"github.com/kopir/kopir/gateway/outbox"
 	"github.com/kopir/kopir/gateway/report"
-	"github.com/kopir/kopir/mocks/mocktest"
+	"github.com/kopir/kopir/gateway/report/outbox"
+	"github.com/kopir/kopir/gateway/shep/exchange"
+	"github.com/kopir/kopir/internal/mocktest"
 	shepmock "github.com/kopir/kopir/mocks/shep"
 	"github.com/kopir/kopir/signing"
 )

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kopir/kopir/gateway/exchange"
+	"github.com/kopir/kopir/gateway/shep/exchange"
 	shepmock "github.com/kopir/kopir/mocks/shep"
 	"github.com/kopir/kopir/signing"
 	"github.com/kopir/kopir/signing/devpki"

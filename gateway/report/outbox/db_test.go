@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kopir/kopir/gateway/internal/reporttest"
 	"github.com/kopir/kopir/gateway/report"
-	"github.com/kopir/kopir/gateway/report/reporttest"
 	mailboxmock "github.com/kopir/kopir/mocks/mailbox"
 )
 

@@ -14,9 +14,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/kopir/kopir/gateway/exchange"
-	"github.com/kopir/kopir/gateway/outbox"
 	"github.com/kopir/kopir/gateway/report"
+	"github.com/kopir/kopir/gateway/report/outbox"
+	"github.com/kopir/kopir/gateway/shep/exchange"
 	"github.com/kopir/kopir/signing"
 )
 
@@ -63,7 +63,7 @@ func exported(t *testing.T) map[string]bool {
 // series Kopir exports, so a rename cannot silently blind them.
 func TestDeployNamesExist(t *testing.T) {
 	names := exported(t)
-	files, _ := filepath.Glob("../../deploy/*/*")
+	files, _ := filepath.Glob("../../../deploy/*/*")
 	if len(files) < 3 {
 		t.Fatalf("deploy files: %v", files)
 	}

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/kopir/kopir/config"
-	"github.com/kopir/kopir/gateway/report/reporttest"
+	"github.com/kopir/kopir/gateway/internal/reporttest"
 	mailboxmock "github.com/kopir/kopir/mocks/mailbox"
+	shepmock "github.com/kopir/kopir/mocks/shep"
 )
 
 // TestHelperDeliverer is the process TestKillDuringDelivery kills: it runs
@@ -52,7 +52,7 @@ func TestKillDuringDelivery(t *testing.T) {
 	go mb.Serve(l)
 	defer mb.Close()
 	// The first delivery stalls before the relay has read the mail.
-	mb.Inject(mailboxmock.Fault{Kind: "delay", Delay: config.Duration(3 * time.Second), Count: 1})
+	mb.Inject(mailboxmock.Fault{Kind: "delay", Delay: shepmock.Duration(3 * time.Second), Count: 1})
 
 	path := filepath.Join(t.TempDir(), "outbox.db")
 	ob, err := Open(context.Background(), path, nil, Options{Mail: mailOptions})
@@ -90,9 +90,9 @@ func TestKillDuringDelivery(t *testing.T) {
 
 	second := start()
 	defer func() { second.Process.Kill(); second.Wait() }()
-	msgs := waitMail(t, mb, 1)
+	waitMail(t, mb, 1)
 	time.Sleep(500 * time.Millisecond) // a duplicate would come now
-	msgs = mb.Messages()
+	msgs := mb.Messages()
 	if len(msgs) != 1 || msgs[0].Resend {
 		t.Fatalf("mails = %+v, want exactly one", msgs)
 	}

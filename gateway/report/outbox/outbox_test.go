@@ -18,11 +18,11 @@ import (
 	"time"
 
 	"github.com/kopir/kopir/adapters/persons"
-	"github.com/kopir/kopir/gateway/exchange"
+	"github.com/kopir/kopir/gateway/internal/reporttest"
 	"github.com/kopir/kopir/gateway/report"
-	"github.com/kopir/kopir/gateway/report/reporttest"
+	"github.com/kopir/kopir/gateway/shep/exchange"
+	"github.com/kopir/kopir/internal/mocktest"
 	mailboxmock "github.com/kopir/kopir/mocks/mailbox"
-	"github.com/kopir/kopir/mocks/mocktest"
 	shepmock "github.com/kopir/kopir/mocks/shep"
 	"github.com/kopir/kopir/signing/devpki"
 )

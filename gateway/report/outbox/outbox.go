@@ -30,9 +30,9 @@ import (
 	mail "github.com/wneessen/go-mail"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver: no cgo, one static binary
 
-	"github.com/kopir/kopir/gateway/exchange"
 	"github.com/kopir/kopir/gateway/pii"
 	"github.com/kopir/kopir/gateway/report"
+	"github.com/kopir/kopir/gateway/shep/exchange"
 )
 
 // Sender delivers one mail. *SMTP is the production one.
