@@ -18,6 +18,8 @@ const module = "github.com/kopir/kopir/"
 // rooms its non-test code may import besides itself. A room not listed
 // here fails the test, so a new folder has to take a place in the plan.
 var rooms = map[string][]string{
+	// What configuration fields are made of: every room may import it.
+	"config/field":   nil,
 	"signing/xmldoc": nil,
 	"signing":        {"signing/xmldoc"},
 	"signing/devpki": nil,
@@ -101,7 +103,7 @@ func TestImportDirection(t *testing.T) {
 				problems = append(problems, rel+": "+filepath.Base(path)+" imports the test helper "+p)
 				continue
 			}
-			allowed := false
+			allowed := to == "config/field"
 			for _, a := range rooms[from] {
 				allowed = allowed || a == to
 			}

@@ -11,7 +11,6 @@ package gateway
 
 import (
 	"context"
-	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -34,7 +33,6 @@ import (
 	"github.com/kopir/kopir/gateway/api/access"
 	"github.com/kopir/kopir/gateway/ops/health"
 	"github.com/kopir/kopir/gateway/ops/metrics"
-	"github.com/kopir/kopir/gateway/report"
 	"github.com/kopir/kopir/gateway/report/outbox"
 	"github.com/kopir/kopir/gateway/shep/exchange"
 	"github.com/kopir/kopir/signing"
@@ -86,7 +84,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	key, chain, err := loadIdentity(cfg.Identity, o.Getenv)
+	key, chain, err := cfg.Identity.Load(o.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
@@ -94,12 +92,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	guard, err := access.New(cfg.AccessClients(), o.Now)
+	guard, err := access.New(cfg.Clients, o.Now)
 	if err != nil {
 		return nil, err
 	}
 	g := &Gateway{Certificate: chain[0], log: o.Logger, registry: o.Registry, metrics: metrics.New(o.Registry)}
-	if g.TLS, err = serverTLS(cfg.TLS); err != nil {
+	if g.TLS, err = cfg.TLS.Config(); err != nil {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
 	signer := g.metrics.InstrumentSigner(rawSigner)
@@ -107,18 +105,18 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
 	o.Observers = append(o.Observers, g.metrics, g.Outbox)
-	if g.SHEP, err = newExchange("shep", cfg.SHEP, signer, g.metrics, o); err != nil {
+	if g.SHEP, err = newExchange(cfg.SHEP, signer, g.metrics, o); err != nil {
 		g.Outbox.Close()
 		return nil, err
 	}
-	if g.Payments, err = newExchange("payments", cfg.Payments, signer, g.metrics, o); err != nil {
+	if g.Payments, err = newExchange(cfg.Payments, signer, g.metrics, o); err != nil {
 		g.Outbox.Close()
 		return nil, err
 	}
 	g.metrics.Breakers(g.SHEP, g.Payments)
 	g.metrics.Certificate(g.Certificate)
 	g.metrics.Outbox(g.Outbox, o.Now)
-	g.Health = health.New(time.Duration(cfg.Ops.ReadinessCache), o.Now, g.checks(cfg, signer, o.Now)...)
+	g.Health = health.New(cfg.Ops.ReadinessCache, o.Now, g.checks(cfg, signer, o.Now)...)
 	opsToken, err := cfg.Ops.MaintenanceToken.Resolve(o.Getenv)
 	if err != nil {
 		g.Outbox.Close()
@@ -155,7 +153,7 @@ func guardOrNil(a *access.Access, cfg *config.Config) api.Guard {
 
 // checks are the readiness conditions.
 func (g *Gateway) checks(cfg *config.Config, signer metrics.Signer, now func() time.Time) []health.Check {
-	minValid := time.Duration(cfg.Ops.CertificateMinValidity)
+	minValid := cfg.Ops.CertificateMinValidity
 	checks := []health.Check{
 		{Name: "signing_key", Run: func(ctx context.Context) (string, error) {
 			// Sign for real: a key in an HSM or behind a PIN can be
@@ -197,30 +195,6 @@ func (g *Gateway) checks(cfg *config.Config, signer metrics.Signer, now func() t
 
 var probeEnvelope = []byte(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body><probe/></soap:Body></soap:Envelope>`)
 
-func serverTLS(t config.ServerTLS) (*tls.Config, error) {
-	if t.Cert == "" {
-		return nil, nil
-	}
-	pair, err := tls.LoadX509KeyPair(t.Cert, t.Key)
-	if err != nil {
-		return nil, err
-	}
-	c := &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{pair}}
-	if t.ClientCA != "" {
-		cas, err := signing.LoadCertificates(t.ClientCA)
-		if err != nil {
-			return nil, fmt.Errorf("client_ca: %w", err)
-		}
-		c.ClientCAs = x509.NewCertPool()
-		for _, ca := range cas {
-			c.ClientCAs.AddCert(ca)
-		}
-		// A certificate is one way in, an API key the other.
-		c.ClientAuth = tls.VerifyClientCertIfGiven
-	}
-	return c, nil
-}
-
 // Handler is the HTTP API.
 func (g *Gateway) Handler() http.Handler { return g.handler }
 
@@ -254,28 +228,12 @@ func (g *Gateway) Close() {
 	g.Outbox.Close()
 }
 
-func newOutbox(ctx context.Context, r config.Reports, obs outbox.Observer, o Options) (*outbox.Outbox, error) {
-	password, err := r.SMTP.Password.Resolve(o.Getenv)
-	if err != nil {
-		return nil, fmt.Errorf("smtp.password: %w", err)
-	}
-	var tlsConfig *tls.Config
-	if r.SMTP.CA != "" {
-		cas, err := signing.LoadCertificates(r.SMTP.CA)
-		if err != nil {
-			return nil, fmt.Errorf("smtp.ca: %w", err)
-		}
-		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: x509.NewCertPool()}
-		for _, c := range cas {
-			tlsConfig.RootCAs.AddCert(c)
-		}
-	}
-	sender, err := outbox.NewSMTP(outbox.SMTPConfig{Host: r.SMTP.Host, Port: r.SMTP.Port, TLS: r.SMTP.TLS, Username: r.SMTP.Username,
-		Password: password, TLSConfig: tlsConfig, Timeout: time.Duration(r.SMTP.Timeout), HELO: r.SMTP.HELO})
+func newOutbox(ctx context.Context, r outbox.Config, obs outbox.Observer, o Options) (*outbox.Outbox, error) {
+	sender, err := outbox.NewSMTP(r.SMTP, o.Getenv)
 	if err != nil {
 		return nil, err
 	}
-	database, err := r.OutboxDatabase(o.Getenv)
+	database, err := r.DatabaseURL(o.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
@@ -284,82 +242,19 @@ func newOutbox(ctx context.Context, r config.Reports, obs outbox.Observer, o Opt
 			return nil, err
 		}
 	}
-	return outbox.Open(ctx, database, sender, outbox.Options{
-		Mail: report.MailOptions{From: r.From, To: r.To, MaxEvidence: r.MaxEvidence},
-		Hold: time.Duration(r.Hold), Window: time.Duration(r.Window),
-		BackoffMin: time.Duration(r.BackoffMin), BackoffMax: time.Duration(r.BackoffMax),
-		SendTimeout: time.Duration(r.SMTP.Timeout), Logger: o.Logger.With("component", "outbox"),
-		Observer: obs, Now: o.Now,
-	})
+	return outbox.Open(ctx, database, sender, outbox.Options{Config: r,
+		Logger: o.Logger.With("component", "outbox"), Observer: obs, Now: o.Now})
 }
 
-func loadIdentity(id config.Identity, getenv func(string) string) (crypto.Signer, []*x509.Certificate, error) {
-	if id.P12 != "" {
-		pw, err := id.P12Password.Resolve(getenv)
-		if err != nil {
-			return nil, nil, err
-		}
-		return signing.LoadPKCS12(id.P12, pw)
-	}
-	return signing.LoadKeyPair(id.Key, id.Cert)
-}
-
-func loadAll(paths []string) ([]*x509.Certificate, error) {
-	var out []*x509.Certificate
-	for _, p := range paths {
-		certs, err := signing.LoadCertificates(p)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, certs...)
-	}
-	return out, nil
-}
-
-func newExchange(name string, u config.Upstream, signer metrics.Signer, m *metrics.Metrics, o Options) (*exchange.Client, error) {
-	roots, err := loadAll(u.Trust)
+func newExchange(u exchange.Config, signer metrics.Signer, m *metrics.Metrics, o Options) (*exchange.Client, error) {
+	policy, err := u.Policy()
 	if err != nil {
-		return nil, fmt.Errorf("%s.trust: %w", name, err)
+		return nil, fmt.Errorf("%s.%w", u.System, err)
 	}
-	pinned, err := loadAll(u.Pinned)
+	verifier, err := signing.NewVerifier(policy)
 	if err != nil {
-		return nil, fmt.Errorf("%s.pinned: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", u.System, err)
 	}
-	verifier, err := signing.NewVerifier(signing.Policy{Roots: roots, Pinned: pinned, ClockSkew: time.Duration(u.ClockSkew)})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	password, err := u.Password.Resolve(o.Getenv)
-	if err != nil {
-		return nil, fmt.Errorf("%s.password: %w", name, err)
-	}
-	var tlsConfig *tls.Config
-	if u.TLS.CA != "" || u.TLS.ClientCert != "" {
-		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-		if u.TLS.CA != "" {
-			cas, err := signing.LoadCertificates(u.TLS.CA)
-			if err != nil {
-				return nil, fmt.Errorf("%s.tls.ca: %w", name, err)
-			}
-			tlsConfig.RootCAs = x509.NewCertPool()
-			for _, c := range cas {
-				tlsConfig.RootCAs.AddCert(c)
-			}
-		}
-		if u.TLS.ClientCert != "" {
-			pair, err := tls.LoadX509KeyPair(u.TLS.ClientCert, u.TLS.ClientKey)
-			if err != nil {
-				return nil, fmt.Errorf("%s.tls: %w", name, err)
-			}
-			tlsConfig.Certificates = []tls.Certificate{pair}
-		}
-	}
-	return exchange.New(exchange.Config{
-		System: name, URL: u.URL, SenderID: u.SenderID, Password: password,
-		Timeout: time.Duration(u.Timeout), Attempts: u.Attempts,
-		BackoffMin: time.Duration(u.BackoffMin), BackoffMax: time.Duration(u.BackoffMax),
-		MaxResponseBytes: u.MaxResponseBytes, DataMode: u.DataMode, Faults: u.Faults,
-		Breaker: exchange.BreakerConfig{Failures: u.Breaker.Failures, OpenFor: time.Duration(u.Breaker.OpenFor), Probes: u.Breaker.Probes},
-		TLS:     tlsConfig,
-	}, signer, m.InstrumentVerifier(verifier), exchange.Options{Logger: o.Logger.With("component", "exchange"), Observers: o.Observers})
+	return exchange.New(u, signer, m.InstrumentVerifier(verifier),
+		exchange.Options{Logger: o.Logger.With("component", "exchange"), Observers: o.Observers, Getenv: o.Getenv})
 }

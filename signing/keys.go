@@ -9,6 +9,8 @@ import (
 	"os"
 
 	"software.sslmate.com/src/go-pkcs12"
+
+	"github.com/kopir/kopir/config/field"
 )
 
 // ParseCertificates reads every CERTIFICATE block of a PEM bundle.
@@ -46,6 +48,81 @@ func LoadCertificates(path string) ([]*x509.Certificate, error) {
 		return nil, fmt.Errorf("%w in %s", err, path)
 	}
 	return certs, nil
+}
+
+// LoadAll reads the PEM bundles of every path, in order.
+func LoadAll(paths []string) ([]*x509.Certificate, error) {
+	var out []*x509.Certificate
+	for _, p := range paths {
+		certs, err := LoadCertificates(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, certs...)
+	}
+	return out, nil
+}
+
+// LoadPool reads a PEM bundle into a certificate pool (TLS roots or
+// client CAs).
+func LoadPool(path string) (*x509.CertPool, error) {
+	certs, err := LoadCertificates(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	for _, c := range certs {
+		pool.AddCert(c)
+	}
+	return pool, nil
+}
+
+// KeyFiles name a key and its certificate chain: PEM files, or a PKCS#12
+// file with its password. It is the identity section of Kopir's
+// configuration.
+type KeyFiles struct {
+	// Key and Cert are PEM files: the private key, and the chain leaf
+	// first.
+	Key  string `yaml:"key"`
+	Cert string `yaml:"cert"`
+	// P12 is a PKCS#12 file, as the NCA issues keys.
+	P12 string `yaml:"p12"`
+	// P12Password is where the PKCS#12 password is.
+	P12Password field.Secret `yaml:"p12_password"`
+}
+
+// Validate reports every problem, each named by its field.
+func (k KeyFiles) Validate(getenv func(string) string) error {
+	var e field.Errors
+	switch {
+	case k.P12 != "" && (k.Key != "" || k.Cert != ""):
+		e.Add("", "give key and cert, or p12, not both")
+	case k.P12 != "":
+		e.Exists("p12", k.P12)
+		if !k.P12Password.Set() {
+			e.Add("p12_password", "required with p12 (env or file)")
+		} else {
+			e.Secret("p12_password", k.P12Password, getenv)
+		}
+	case k.Key != "" && k.Cert != "":
+		e.Exists("key", k.Key)
+		e.Exists("cert", k.Cert)
+	default:
+		e.Add("", "required: key and cert, or p12")
+	}
+	return e.Err()
+}
+
+// Load reads the key and its chain.
+func (k KeyFiles) Load(getenv func(string) string) (crypto.Signer, []*x509.Certificate, error) {
+	if k.P12 != "" {
+		pw, err := k.P12Password.Resolve(getenv)
+		if err != nil {
+			return nil, nil, err
+		}
+		return LoadPKCS12(k.P12, pw)
+	}
+	return LoadKeyPair(k.Key, k.Cert)
 }
 
 // ParseKeyPair reads a PEM private key (PKCS#8, PKCS#1 or SEC 1) and a PEM

@@ -10,7 +10,6 @@ import (
 
 	"github.com/kopir/kopir/config"
 	"github.com/kopir/kopir/gateway/pii"
-	"github.com/kopir/kopir/gateway/report"
 	"github.com/kopir/kopir/gateway/report/outbox"
 )
 
@@ -35,12 +34,11 @@ func runReports(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	database, err := cfg.Reports.OutboxDatabase(e.getenv)
+	database, err := cfg.Reports.DatabaseURL(e.getenv)
 	if err != nil {
 		return fail(err)
 	}
-	ob, err := outbox.Open(ctx, database, nil, outbox.Options{
-		Mail: report.MailOptions{From: cfg.Reports.From, To: cfg.Reports.To, MaxEvidence: cfg.Reports.MaxEvidence}})
+	ob, err := outbox.Open(ctx, database, nil, outbox.Options{Config: cfg.Reports})
 	if err != nil {
 		return fail(err)
 	}

@@ -144,7 +144,7 @@ func run(w io.Writer, d time.Duration, workers int, failShare float64) error {
 	}
 	defer os.RemoveAll(dir)
 	ob, err := outbox.Open(context.Background(), filepath.Join(dir, "outbox.db"), nil,
-		outbox.Options{Mail: report.MailOptions{From: "kopir@load.test"}})
+		outbox.Options{Config: outbox.Config{MailOptions: report.MailOptions{From: "kopir@load.test"}}})
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ import (
 func reportsAPI(t *testing.T) (*httptest.Server, *outbox.Outbox) {
 	t.Helper()
 	ob, err := outbox.Open(context.Background(), filepath.Join(t.TempDir(), "outbox.db"), nil,
-		outbox.Options{Mail: report.MailOptions{From: "kopir@licensing.example.kz"}})
+		outbox.Options{Config: outbox.Config{MailOptions: report.MailOptions{From: "kopir@licensing.example.kz"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,10 +3,13 @@ package report
 import (
 	"bytes"
 	"fmt"
+	netmail "net/mail"
 	"strings"
 	"time"
 
 	mail "github.com/wneessen/go-mail"
+
+	"github.com/kopir/kopir/config/field"
 )
 
 // Incident is what one mail carries: the reports of one system failing in
@@ -21,18 +24,58 @@ type Incident struct {
 	Reports []*Report `json:"reports"`
 }
 
-// MailOptions shape the mail.
+// MailOptions shape the mail. From, To and MaxEvidence are part of the
+// reports section of Kopir's configuration file.
 type MailOptions struct {
-	From string
-	To   []string
+	// From is the sender address. Required.
+	From string `yaml:"from"`
+	// To are the desk's addresses. Default: [sd@nitec.kz].
+	To []string `yaml:"to"`
 	// Zone is the time zone times are shown in. Default: UTC+5, the
 	// single time zone of Kazakhstan since 1 March 2024.
-	Zone *time.Location
-	// MaxEvidence is how many reports get their evidence attached; every
-	// report is listed with its items whatever the number. Default: 20.
-	MaxEvidence int
+	Zone *time.Location `yaml:"-"`
+	// MaxEvidence is how many reports of an incident get their evidence
+	// attached; every report is listed with its items whatever the
+	// number. Default: 20.
+	MaxEvidence int `yaml:"max_evidence"`
 	// Domain is the Message-ID's right-hand side. Default: From's domain.
-	Domain string
+	Domain string `yaml:"-"`
+}
+
+// Desk is the single support service the rules name.
+const Desk = "sd@nitec.kz"
+
+// SetDefaults fills To and MaxEvidence; Zone and Domain are filled where
+// the mail is written.
+func (o *MailOptions) SetDefaults() {
+	if len(o.To) == 0 {
+		o.To = []string{Desk}
+	}
+	if o.MaxEvidence == 0 {
+		o.MaxEvidence = 20
+	}
+}
+
+// Validate reports every problem, each named by its field.
+func (o *MailOptions) Validate() error {
+	var e field.Errors
+	address := func(f, a string) {
+		if _, err := netmail.ParseAddress(a); err != nil {
+			e.Add(f, "%q is not an e-mail address", a)
+		}
+	}
+	if o.From == "" {
+		e.Add("from", "required: the address failure reports come from")
+	} else {
+		address("from", o.From)
+	}
+	for i, a := range o.To {
+		address(fmt.Sprintf("to[%d]", i), a)
+	}
+	if o.MaxEvidence < 1 {
+		e.Add("max_evidence", "must be at least 1")
+	}
+	return e.Err()
 }
 
 // Kazakhstan is UTC+5 all year.
@@ -56,11 +99,9 @@ func Compose(inc *Incident, o MailOptions) (*mail.Msg, error) {
 	if len(inc.Reports) == 0 {
 		return nil, fmt.Errorf("report: incident %s has no reports", inc.ID)
 	}
+	o.SetDefaults()
 	if o.Zone == nil {
 		o.Zone = Kazakhstan
-	}
-	if o.MaxEvidence <= 0 {
-		o.MaxEvidence = 20
 	}
 	if o.Domain == "" {
 		o.Domain = "kopir.invalid"

@@ -38,23 +38,36 @@ const (
 // Rights are all the rights there are.
 var Rights = []string{RightLegalEntities, RightSoleProprietors, RightPersons, RightPayments, RightReport, RightReportsRead}
 
-// Client is one back end as configured.
+// Client is one back end and what it may do: an entry of the clients
+// list in Kopir's configuration file, decoded into this struct as it is.
 type Client struct {
-	Name string
-	// KeySHA256 are hex SHA-256 hashes of its API keys (several, so a key
-	// can be rotated without downtime).
-	KeySHA256 []string
+	// Name names it in logs. Required, unique.
+	Name string `yaml:"name"`
+	// KeySHA256 are hex SHA-256 hashes of its API keys ('kopir api-key'
+	// makes a key and its hash); several, so a key can be rotated without
+	// downtime. Keys themselves never go here.
+	KeySHA256 []string `yaml:"api_key_sha256"`
 	// CertSHA256 are hex SHA-256 fingerprints of its TLS client
-	// certificates.
-	CertSHA256 []string
-	Allow      []string
-	// Services are the state services (as calls name them in
-	// Kopir-Service-Name) the client may act for; empty is any.
-	Services []string
-	// Rate is requests per second; Burst the most at once. Rate 0 is no
-	// limit.
-	Rate  float64
-	Burst int
+	// certificates (they need the API's tls.client_ca).
+	CertSHA256 []string `yaml:"cert_sha256"`
+	// Allow are its rights: legal_entities, sole_proprietors, persons,
+	// payments, report, reports_read, or * for all. Default: none.
+	Allow []string `yaml:"allow"`
+	// Services are the state services it acts for, as its calls name them
+	// in Kopir-Service-Name (and failure reports in service_name); a call
+	// naming another, or none, gets 403. Default: any.
+	Services []string `yaml:"services"`
+	// Rate is its requests per second; 0 is no limit. Default: 0.
+	Rate float64 `yaml:"rate"`
+	// Burst is the most requests at once. Default: 2 × rate, at least 1.
+	Burst int `yaml:"burst"`
+}
+
+// SetDefaults fills what is unset with the defaults documented on Client.
+func (c *Client) SetDefaults() {
+	if c.Burst == 0 {
+		c.Burst = max(1, int(2*c.Rate))
+	}
 }
 
 // Error is a refused request. Status is 401, 403 or 429.
@@ -100,10 +113,11 @@ func New(clients []Client, now func() time.Time) (*Access, error) {
 				return nil, fmt.Errorf("clients[%d] (%s): unknown right %q (rights: %s, *)", i, c.Name, r, strings.Join(Rights, ", "))
 			}
 		}
+		c.SetDefaults()
 		cl := &client{Client: c}
 		a.byName[c.Name] = cl
 		if c.Rate > 0 {
-			cl.limiter = rate.NewLimiter(rate.Limit(c.Rate), max(c.Burst, 1))
+			cl.limiter = rate.NewLimiter(rate.Limit(c.Rate), c.Burst)
 		}
 		for _, set := range []struct {
 			field  string

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/kopir/kopir/config/field"
 )
 
 // Check is one readiness condition. Run returns a short human-readable
@@ -54,6 +56,56 @@ type Health struct {
 	mu          sync.Mutex
 	last        *Result
 	policy      SwitchPolicy
+}
+
+// Config is the operators' listener: the ops section of Kopir's
+// configuration file.
+type Config struct {
+	// Listen is its address: /metrics, /healthz, /readyz, /maintenance.
+	// Keep it off public networks. Default: 127.0.0.1:9464.
+	Listen string `yaml:"listen"`
+	// ReadinessCache is how long a readiness result is reused.
+	// Default: 2s.
+	ReadinessCache time.Duration `yaml:"readiness_cache"`
+	// CertificateMinValidity: readiness fails when the signing
+	// certificate has less left than this (alerts warn weeks earlier).
+	// Default: 24h.
+	CertificateMinValidity time.Duration `yaml:"certificate_min_validity"`
+	// BreakersAffectReadiness makes an open upstream breaker fail
+	// readiness. Default: false (every replica would go unready at once
+	// when SHEP is down, and callers would get connection errors instead
+	// of problem details).
+	BreakersAffectReadiness bool `yaml:"breakers_affect_readiness"`
+	// MaintenanceToken is where the bearer token that may turn the
+	// maintenance switch is (at least 16 characters). Default: unset, and
+	// only loopback callers may turn it.
+	MaintenanceToken field.Secret `yaml:"maintenance_token"`
+}
+
+// SetDefaults fills what is unset with the defaults documented on Config.
+func (c *Config) SetDefaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:9464"
+	}
+	if c.ReadinessCache == 0 {
+		c.ReadinessCache = 2 * time.Second
+	}
+	if c.CertificateMinValidity == 0 {
+		c.CertificateMinValidity = 24 * time.Hour
+	}
+}
+
+// Validate reports every problem, each named by its field.
+func (c *Config) Validate(getenv func(string) string) error {
+	var e field.Errors
+	if c.MaintenanceToken.Set() {
+		if tok, err := c.MaintenanceToken.Resolve(getenv); err != nil {
+			e.Add("maintenance_token", "%v", err)
+		} else if len(tok) < 16 {
+			e.Add("maintenance_token", "shorter than 16 characters")
+		}
+	}
+	return e.Err()
 }
 
 // SwitchPolicy says who may turn the maintenance switch, and who hears of

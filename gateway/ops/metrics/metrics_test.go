@@ -173,7 +173,7 @@ func TestOutboxMetrics(t *testing.T) {
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	ob, err := outbox.Open(context.Background(), filepath.Join(t.TempDir(), "o.db"), nil,
-		outbox.Options{Now: clock, Observer: m, Mail: report.MailOptions{From: "k@example.kz"}})
+		outbox.Options{Now: clock, Observer: m, Config: outbox.Config{MailOptions: report.MailOptions{From: "k@example.kz"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,8 +74,8 @@ func TestReplicasShareOutbox(t *testing.T) {
 	mb, sender := mailbox(t, mailboxmock.Options{}, SMTPConfig{})
 	clk := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
 	replicas := []*Outbox{
-		open(t, database, sender, Options{Now: clk.Now, Window: 10 * time.Minute}),
-		open(t, database, sender, Options{Now: clk.Now, Window: 10 * time.Minute}),
+		open(t, database, sender, Options{Now: clk.Now, Config: Config{Window: 10 * time.Minute}}),
+		open(t, database, sender, Options{Now: clk.Now, Config: Config{Window: 10 * time.Minute}}),
 	}
 	ctx := context.Background()
 	const perSystem = 20
@@ -153,7 +153,7 @@ func TestPostgresMigratesOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			ob, err := Open(context.Background(), database, nil, Options{Mail: report.MailOptions{From: "k@example.kz"}})
+			ob, err := Open(context.Background(), database, nil, Options{Config: Config{MailOptions: report.MailOptions{From: "k@example.kz"}}})
 			if err == nil {
 				ob.Close()
 			}
@@ -180,7 +180,7 @@ func TestLeaseOfADeadReplica(t *testing.T) {
 	database := postgres(t)
 	mb, sender := mailbox(t, mailboxmock.Options{}, SMTPConfig{})
 	clk := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	live := open(t, database, sender, Options{Now: clk.Now, SendTimeout: time.Minute})
+	live := open(t, database, sender, Options{Now: clk.Now, Config: Config{SMTP: SMTPConfig{Timeout: time.Minute}}})
 	ctx := context.Background()
 	if _, err := live.Accept(ctx, sample("shep", "timeout", "A-1")); err != nil {
 		t.Fatal(err)

@@ -25,11 +25,11 @@ func TestHelperDeliverer(t *testing.T) {
 	}
 	host, port, _ := net.SplitHostPort(addr)
 	p, _ := strconv.Atoi(port)
-	sender, err := NewSMTP(SMTPConfig{Host: host, Port: p, TLS: TLSNone, Timeout: time.Minute})
+	sender, err := NewSMTP(SMTPConfig{Host: host, Port: p, TLS: TLSNone, Timeout: time.Minute}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ob, err := Open(context.Background(), path, sender, Options{Poll: 50 * time.Millisecond, Mail: mailOptions})
+	ob, err := Open(context.Background(), path, sender, Options{Poll: 50 * time.Millisecond, Config: Config{MailOptions: mailOptions}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestKillDuringDelivery(t *testing.T) {
 	mb.Inject(mailboxmock.Fault{Kind: "delay", Delay: shepmock.Duration(3 * time.Second), Count: 1})
 
 	path := filepath.Join(t.TempDir(), "outbox.db")
-	ob, err := Open(context.Background(), path, nil, Options{Mail: mailOptions})
+	ob, err := Open(context.Background(), path, nil, Options{Config: Config{MailOptions: mailOptions}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestKillDuringDelivery(t *testing.T) {
 	}
 	second.Process.Kill()
 	second.Wait()
-	ob, err = Open(context.Background(), path, nil, Options{Mail: mailOptions})
+	ob, err = Open(context.Background(), path, nil, Options{Config: Config{MailOptions: mailOptions}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ import (
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver: no cgo, one static binary
 
 	"github.com/kopir/kopir/gateway/pii"
+	"github.com/kopir/kopir/config/field"
 	"github.com/kopir/kopir/gateway/report"
 	"github.com/kopir/kopir/gateway/shep/exchange"
 )
@@ -40,21 +41,90 @@ type Sender interface {
 	Send(ctx context.Context, m *mail.Msg) error
 }
 
-// Options configure an Outbox. Zero values take the defaults named.
-type Options struct {
-	Mail report.MailOptions
+// Config is the reports section of Kopir's configuration file: where
+// reports are kept, how they are grouped, and how they are mailed.
+type Config struct {
+	// Database is the outbox's SQLite file. Default: kopir-outbox.db.
+	Database string `yaml:"database"`
+	// Postgres is where a postgres:// URL is (it holds a password): set,
+	// the outbox is in PostgreSQL, shared by every replica, and Database
+	// is unused. Default: unset (SQLite).
+	Postgres field.Secret `yaml:"postgres"`
+	// The mail: from, to, max_evidence.
+	report.MailOptions `yaml:",inline"`
+	// SMTP is the relay. Required.
+	SMTP SMTPConfig `yaml:"smtp"`
 	// Hold is how long the first report of an incident waits for others
-	// before the mail goes. Default: 0 (at once, as the rules ask).
-	Hold time.Duration
+	// before the mail goes. Default: 0s (at once, as the rules ask).
+	Hold time.Duration `yaml:"hold"`
 	// Window is the least time between two mails about the same system
 	// failing the same way; reports in between go out together in the
 	// next one. Default: 10m.
-	Window time.Duration
-	// BackoffMin and BackoffMax bound the delay between delivery attempts.
-	// Defaults: 5s and 10m.
-	BackoffMin, BackoffMax time.Duration
-	// SendTimeout bounds one delivery attempt. Default: 1m.
-	SendTimeout time.Duration
+	Window time.Duration `yaml:"window"`
+	// BackoffMin and BackoffMax bound the delay between delivery
+	// attempts. Default: 5s and 10m.
+	BackoffMin time.Duration `yaml:"backoff_min"`
+	BackoffMax time.Duration `yaml:"backoff_max"`
+	// MaxUploadBytes bounds a back end's report with its screenshots (the
+	// API reads it). Default: 20971520 (20 MiB).
+	MaxUploadBytes int64 `yaml:"max_upload_bytes"`
+}
+
+// SetDefaults fills what is unset with the defaults documented on Config.
+func (c *Config) SetDefaults() {
+	if c.Database == "" {
+		c.Database = "kopir-outbox.db"
+	}
+	c.MailOptions.SetDefaults()
+	c.SMTP.SetDefaults()
+	if c.Window == 0 {
+		c.Window = 10 * time.Minute
+	}
+	if c.BackoffMin == 0 {
+		c.BackoffMin = 5 * time.Second
+	}
+	if c.BackoffMax == 0 {
+		c.BackoffMax = 10 * time.Minute
+	}
+	if c.MaxUploadBytes == 0 {
+		c.MaxUploadBytes = 20 << 20
+	}
+}
+
+// Validate reports every problem of a defaulted Config, each named by its
+// field.
+func (c *Config) Validate(getenv func(string) string) error {
+	var e field.Errors
+	e.Nest("", c.MailOptions.Validate())
+	e.Nest("smtp", c.SMTP.Validate(getenv))
+	if c.Postgres.Set() {
+		if u, err := c.Postgres.Resolve(getenv); err != nil {
+			e.Add("postgres", "%v", err)
+		} else if !strings.HasPrefix(u, "postgres://") && !strings.HasPrefix(u, "postgresql://") {
+			e.Add("postgres", "not a postgres:// URL")
+		}
+	}
+	if c.BackoffMin > c.BackoffMax {
+		e.Add("backoff_min", "greater than backoff_max")
+	}
+	if c.Hold < 0 || c.Hold > c.Window {
+		e.Add("hold", "must be within 0..window")
+	}
+	return e.Err()
+}
+
+// DatabaseURL is the outbox's database: the PostgreSQL URL when one is
+// configured, else the SQLite file.
+func (c *Config) DatabaseURL(getenv func(string) string) (string, error) {
+	if c.Postgres.Set() {
+		return c.Postgres.Resolve(getenv)
+	}
+	return c.Database, nil
+}
+
+// Options configure an Outbox: its Config, and what is injected.
+type Options struct {
+	Config
 	// Poll is how often the loop looks for due incidents when nothing
 	// wakes it. Default: 5s.
 	Poll   time.Duration
@@ -130,23 +200,9 @@ func Open(ctx context.Context, database string, sender Sender, o Options) (*Outb
 			return nil, fmt.Errorf("outbox: %w", err)
 		}
 	}
-	if o.Window == 0 {
-		o.Window = 10 * time.Minute
-	}
-	if o.BackoffMin == 0 {
-		o.BackoffMin = 5 * time.Second
-	}
-	if o.BackoffMax == 0 {
-		o.BackoffMax = 10 * time.Minute
-	}
-	if o.SendTimeout == 0 {
-		o.SendTimeout = time.Minute
-	}
+	o.Config.SetDefaults()
 	if o.Poll == 0 {
 		o.Poll = 5 * time.Second
-	}
-	if len(o.Mail.To) == 0 {
-		o.Mail.To = []string{"sd@nitec.kz"}
 	}
 	ob.o, ob.sender, ob.log, ob.now, ob.wake = o, sender, o.Logger, o.Now, make(chan struct{}, 1)
 	if ob.log == nil {
@@ -400,7 +456,7 @@ func (ob *Outbox) deliver(ctx context.Context, id string) error {
 		}
 		res, err := tx.ExecContext(ctx, ob.q(`UPDATE incidents SET sealed_at = COALESCE(sealed_at, ?), claimed_by = ?, claimed_until = ?
 			WHERE id = ? AND state = ? AND (claimed_until IS NULL OR claimed_until < ?)`),
-			ms(now), ob.owner, ms(now.Add(ob.o.SendTimeout+leaseMargin)), id, StatePending, ms(now))
+			ms(now), ob.owner, ms(now.Add(ob.o.SMTP.Timeout+leaseMargin)), id, StatePending, ms(now))
 		if err != nil {
 			return err
 		}
@@ -418,9 +474,9 @@ func (ob *Outbox) deliver(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	m, err := report.Compose(inc, ob.o.Mail)
+	m, err := report.Compose(inc, ob.o.MailOptions)
 	if err == nil {
-		sctx, cancel := context.WithTimeout(ctx, ob.o.SendTimeout)
+		sctx, cancel := context.WithTimeout(ctx, ob.o.SMTP.Timeout)
 		err = ob.sender.Send(sctx, m)
 		cancel()
 	}
@@ -660,7 +716,7 @@ func (ob *Outbox) Message(ctx context.Context, id string) (*mail.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	return report.Compose(inc, ob.o.Mail)
+	return report.Compose(inc, ob.o.MailOptions)
 }
 
 // Resend queues the mail carrying report id to go again now, with the

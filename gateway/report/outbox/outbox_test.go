@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"mime"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/kopir/kopir/adapters/persons"
 	"github.com/kopir/kopir/gateway/internal/reporttest"
+	"github.com/kopir/kopir/config/field"
 	"github.com/kopir/kopir/gateway/report"
 	"github.com/kopir/kopir/gateway/shep/exchange"
 	"github.com/kopir/kopir/internal/mocktest"
@@ -50,7 +52,7 @@ func mailbox(t *testing.T, o mailboxmock.Options, cfg SMTPConfig) (*mailboxmock.
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	s, err := NewSMTP(cfg)
+	s, err := NewSMTP(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,13 +71,22 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
+// secretFile is a password as configuration names it: a file.
+func secretFile(t *testing.T, password string) field.Secret {
+	p := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(p, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return field.Secret{File: p}
+}
+
 func open(t *testing.T, path string, s Sender, o Options) *Outbox {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "outbox.db")
 	}
-	if o.Mail.From == "" {
-		o.Mail.From = "kopir@licensing.example.kz"
+	if o.From == "" {
+		o.From = "kopir@licensing.example.kz"
 	}
 	ob, err := Open(context.Background(), path, s, o)
 	if err != nil {
@@ -205,7 +216,7 @@ func TestFloodControl(t *testing.T) { eachDatabase(t, testFloodControl) }
 func testFloodControl(t *testing.T, database string) {
 	mb, sender := mailbox(t, mailboxmock.Options{}, SMTPConfig{})
 	clk := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	ob := open(t, database, sender, Options{Now: clk.Now, Window: 10 * time.Minute})
+	ob := open(t, database, sender, Options{Now: clk.Now, Config: Config{Window: 10 * time.Minute}})
 	ctx := context.Background()
 	accept := func(system, fault, app string) {
 		t.Helper()
@@ -262,7 +273,7 @@ func TestRetry(t *testing.T) { eachDatabase(t, testRetry) }
 func testRetry(t *testing.T, database string) {
 	mb, sender := mailbox(t, mailboxmock.Options{}, SMTPConfig{})
 	clk := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	ob := open(t, database, sender, Options{Now: clk.Now, BackoffMin: time.Minute, BackoffMax: 4 * time.Minute})
+	ob := open(t, database, sender, Options{Now: clk.Now, Config: Config{BackoffMin: time.Minute, BackoffMax: 4 * time.Minute}})
 	ctx := context.Background()
 	mb.Inject(mailboxmock.Fault{Kind: "tempfail", Count: 2})
 	mb.Inject(mailboxmock.Fault{Kind: "reject", Count: 1})
@@ -319,7 +330,7 @@ func TestRestart(t *testing.T) { eachDatabase(t, testRestart) }
 
 func testRestart(t *testing.T, path string) {
 	mb, sender := mailbox(t, mailboxmock.Options{}, SMTPConfig{})
-	ob, err := Open(context.Background(), path, sender, Options{Mail: report.MailOptions{From: "kopir@example.kz"}})
+	ob, err := Open(context.Background(), path, sender, Options{Config: Config{MailOptions: report.MailOptions{From: "kopir@example.kz"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +369,7 @@ func TestStartTLSAndAuth(t *testing.T) {
 	}{{"good password", "s3cret", true}, {"bad password", "wrong", false}} {
 		t.Run(tc.name, func(t *testing.T) {
 			mb, sender := mailbox(t, mailboxmock.Options{Username: "kopir", Password: "s3cret", TLS: srvTLS},
-				SMTPConfig{TLS: TLSStartTLS, Username: "kopir", Password: tc.password, TLSConfig: &tls.Config{RootCAs: roots, ServerName: "localhost"}})
+				SMTPConfig{TLS: TLSStartTLS, Username: "kopir", Password: secretFile(t, tc.password), TLSConfig: &tls.Config{RootCAs: roots, ServerName: "localhost"}})
 			ob := open(t, "", sender, Options{})
 			ob.Accept(context.Background(), sample("shep", "timeout", "A-1"))
 			n, _ := ob.DeliverDue(context.Background())
@@ -369,7 +380,7 @@ func TestStartTLSAndAuth(t *testing.T) {
 	}
 	// Implicit TLS (port 465 style), with AUTH inside it.
 	mb, sender := mailbox(t, mailboxmock.Options{Username: "kopir", Password: "s3cret", TLS: srvTLS},
-		SMTPConfig{TLS: TLSImplicit, Username: "kopir", Password: "s3cret", TLSConfig: &tls.Config{RootCAs: roots, ServerName: "localhost"}})
+		SMTPConfig{TLS: TLSImplicit, Username: "kopir", Password: secretFile(t, "s3cret"), TLSConfig: &tls.Config{RootCAs: roots, ServerName: "localhost"}})
 	ob := open(t, "", sender, Options{})
 	ob.Accept(context.Background(), sample("shep", "timeout", "A-1"))
 	if n, err := ob.DeliverDue(context.Background()); n != 1 || len(mb.Messages()) != 1 {

@@ -32,6 +32,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/sony/gobreaker/v2"
 
+	"github.com/kopir/kopir/config/field"
 	"github.com/kopir/kopir/gateway/pii"
 	"github.com/kopir/kopir/gateway/shep"
 	"github.com/kopir/kopir/signing"
@@ -105,37 +106,157 @@ type BreakerConfig struct {
 }
 
 // Config describes one upstream reached through SHEP's synchronous channel.
+// It is the upstream's section of Kopir's configuration file (shep:,
+// payments:) as it is: package config decodes into it, SetDefaults fills
+// it, Validate checks it.
 type Config struct {
-	// System names the upstream in records, metrics and the breaker.
-	// Default: "shep".
-	System string
-	// URL is the SendMessage endpoint.
-	URL string
-	// SenderID and Password are the information system's credentials
-	// issued by the operator.
-	SenderID, Password string
+	// System names the upstream in records, metrics and the breaker; the
+	// composition root sets it from the section's name. Default: "shep".
+	System string `yaml:"-"`
+	// URL is the SendMessage endpoint. Required.
+	URL string `yaml:"url"`
+	// SenderID is the information system's login issued by the operator.
+	// Required.
+	SenderID string `yaml:"sender_id"`
+	// Password is where the sender's password is. Default: none.
+	Password field.Secret `yaml:"password"`
+	// Trust are PEM files of the CAs (or self-signed certificates) whose
+	// response signatures are accepted. Required unless Pinned.
+	Trust []string `yaml:"trust"`
+	// Pinned are PEM files of leaf certificates accepted as they are.
+	Pinned []string `yaml:"pinned"`
+	// ClockSkew is tolerated in response Timestamps. Default: 60s.
+	ClockSkew time.Duration `yaml:"clock_skew"`
 	// Timeout bounds each attempt. Default: 30s.
-	Timeout time.Duration
-	// Attempts is how many times a call is tried. Default: 3.
-	Attempts int
+	Timeout time.Duration `yaml:"timeout"`
+	// Attempts is how many times a call is tried, 1..10. Default: 3.
+	Attempts int `yaml:"attempts"`
 	// BackoffMin and BackoffMax bound the exponential back-off with full
 	// jitter between attempts. Default: 200ms and 5s.
-	BackoffMin, BackoffMax time.Duration
+	BackoffMin time.Duration `yaml:"backoff_min"`
+	BackoffMax time.Duration `yaml:"backoff_max"`
 	// MaxResponseBytes bounds a response. Default: 16 MiB.
-	MaxResponseBytes int64
+	MaxResponseBytes int64 `yaml:"max_response_bytes"`
 	// RecordBodyBytes bounds each body kept in a record. Default: 64 KiB.
-	RecordBodyBytes int
-	// DataMode is how payloads travel. Default: as child elements.
-	DataMode shep.DataMode
-	// Faults classes SHEP's fault codes.
-	Faults FaultTable
+	RecordBodyBytes int `yaml:"record_body_bytes"`
+	// DataMode is how payloads travel: children, escaped, cdata (all
+	// three are read). Default: children.
+	DataMode shep.DataMode `yaml:"data_mode"`
+	// Faults classes SHEP's fault codes (unconfirmed: configuration).
+	// Default: none listed.
+	Faults FaultTable `yaml:"faults"`
 	// Breaker tunes the circuit breaker.
-	Breaker BreakerConfig
-	// TLS configures the connection: CA pool, client certificate for
-	// mutual TLS. Nil means the system's roots and no client certificate.
-	TLS *tls.Config
+	Breaker BreakerConfig `yaml:"breaker"`
+	// TLS configures the connection. Default: the system's roots, no
+	// client certificate.
+	TLS TLSFiles `yaml:"tls"`
 	// Limits bound the XML of responses and their escaped payloads.
-	Limits xmldoc.Limits
+	// Default: xmldoc's.
+	Limits xmldoc.Limits `yaml:"-"`
+}
+
+// TLSFiles configure an upstream connection from PEM files.
+type TLSFiles struct {
+	// CA is a PEM file of the CAs the upstream's TLS certificate chains
+	// to. Default: the system's.
+	CA string `yaml:"ca"`
+	// ClientCert and ClientKey are PEM files for mutual TLS. Default: none.
+	ClientCert string `yaml:"client_cert"`
+	ClientKey  string `yaml:"client_key"`
+}
+
+// SetDefaults fills what is unset with the defaults documented on Config.
+func (c *Config) SetDefaults() {
+	setDefault(&c.System, "shep")
+	setDefault(&c.ClockSkew, time.Minute)
+	setDefault(&c.Timeout, 30*time.Second)
+	setDefault(&c.Attempts, 3)
+	setDefault(&c.BackoffMin, 200*time.Millisecond)
+	setDefault(&c.BackoffMax, 5*time.Second)
+	setDefault(&c.MaxResponseBytes, 16<<20)
+	setDefault(&c.RecordBodyBytes, 64<<10)
+	setDefault(&c.DataMode, shep.DataChildren)
+	setDefault(&c.Breaker.Failures, 5)
+	setDefault(&c.Breaker.OpenFor, 30*time.Second)
+	setDefault(&c.Breaker.Probes, 1)
+}
+
+// Validate reports every problem of a defaulted Config, each named by its
+// field's path in the section.
+func (c *Config) Validate(getenv func(string) string) error {
+	var e field.Errors
+	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		e.Add("url", "required: an http(s) URL")
+	}
+	if c.SenderID == "" {
+		e.Add("sender_id", "required")
+	}
+	e.Secret("password", c.Password, getenv)
+	if len(c.Trust)+len(c.Pinned) == 0 {
+		e.Add("trust", "required: the CAs whose response signatures are accepted")
+	}
+	for i, p := range c.Trust {
+		e.Exists(fmt.Sprintf("trust[%d]", i), p)
+	}
+	for i, p := range c.Pinned {
+		e.Exists(fmt.Sprintf("pinned[%d]", i), p)
+	}
+	if c.Attempts < 1 || c.Attempts > 10 {
+		e.Add("attempts", "%d is not within 1..10", c.Attempts)
+	}
+	if c.BackoffMin > c.BackoffMax {
+		e.Add("backoff_min", "greater than backoff_max")
+	}
+	switch c.DataMode {
+	case shep.DataChildren, shep.DataEscaped, shep.DataCDATA:
+	default:
+		e.Add("data_mode", "%q is not children, escaped or cdata", c.DataMode)
+	}
+	if (c.TLS.ClientCert == "") != (c.TLS.ClientKey == "") {
+		e.Add("tls", "client_cert and client_key go together")
+	}
+	e.Exists("tls.ca", c.TLS.CA)
+	e.Exists("tls.client_cert", c.TLS.ClientCert)
+	e.Exists("tls.client_key", c.TLS.ClientKey)
+	return e.Err()
+}
+
+// Policy is the verification policy for the upstream's answers: the
+// certificates of Trust and Pinned, and ClockSkew.
+func (c *Config) Policy() (signing.Policy, error) {
+	roots, err := signing.LoadAll(c.Trust)
+	if err != nil {
+		return signing.Policy{}, fmt.Errorf("trust: %w", err)
+	}
+	pinned, err := signing.LoadAll(c.Pinned)
+	if err != nil {
+		return signing.Policy{}, fmt.Errorf("pinned: %w", err)
+	}
+	return signing.Policy{Roots: roots, Pinned: pinned, ClockSkew: c.ClockSkew}, nil
+}
+
+// Config is the TLS configuration the files describe; nil when none is
+// set (the system's roots, no client certificate).
+func (t TLSFiles) Config() (*tls.Config, error) {
+	if t.CA == "" && t.ClientCert == "" {
+		return nil, nil
+	}
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.CA != "" {
+		pool, err := signing.LoadPool(t.CA)
+		if err != nil {
+			return nil, fmt.Errorf("tls.ca: %w", err)
+		}
+		c.RootCAs = pool
+	}
+	if t.ClientCert != "" {
+		pair, err := tls.LoadX509KeyPair(t.ClientCert, t.ClientKey)
+		if err != nil {
+			return nil, fmt.Errorf("tls: %w", err)
+		}
+		c.Certificates = []tls.Certificate{pair}
+	}
+	return c, nil
 }
 
 // Options are the injectable parts of a Client.
@@ -146,6 +267,8 @@ type Options struct {
 	Masker     *pii.Masker
 	Logger     *slog.Logger
 	Observers  []Observer
+	// Getenv reads the secrets Config names. Default: os.Getenv.
+	Getenv func(string) string
 	// Now is the clock; NewID makes message ids. Defaults: time.Now and
 	// random UUIDs.
 	Now   func() time.Time
@@ -185,9 +308,11 @@ type Client struct {
 	now      func() time.Time
 	newID    func() string
 	upstream string
+	password string
 }
 
-// New returns a Client for the upstream cfg describes.
+// New returns a Client for the upstream cfg describes. It fills cfg's
+// defaults, reads its password (Options.Getenv) and its TLS files.
 func New(cfg Config, s Signer, v Verifier, o Options) (*Client, error) {
 	if s == nil || v == nil {
 		return nil, errors.New("exchange: a signer and a verifier are required")
@@ -199,18 +324,17 @@ func New(cfg Config, s Signer, v Verifier, o Options) (*Client, error) {
 	if cfg.SenderID == "" {
 		return nil, errors.New("exchange: SenderID is required")
 	}
-	setDefault(&cfg.System, "shep")
-	setDefault(&cfg.Timeout, 30*time.Second)
-	setDefault(&cfg.Attempts, 3)
-	setDefault(&cfg.BackoffMin, 200*time.Millisecond)
-	setDefault(&cfg.BackoffMax, 5*time.Second)
-	setDefault(&cfg.MaxResponseBytes, 16<<20)
-	setDefault(&cfg.RecordBodyBytes, 64<<10)
-	setDefault(&cfg.Breaker.Failures, 5)
-	setDefault(&cfg.Breaker.OpenFor, 30*time.Second)
-	setDefault(&cfg.Breaker.Probes, 1)
+	cfg.SetDefaults()
+	password, err := cfg.Password.Resolve(o.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("exchange: %s.password: %w", cfg.System, err)
+	}
+	tlsConfig, err := cfg.TLS.Config()
+	if err != nil {
+		return nil, fmt.Errorf("exchange: %s.%w", cfg.System, err)
+	}
 
-	c := &Client{cfg: cfg, signer: s, verifier: v, masker: o.Masker, log: o.Logger, obs: o.Observers,
+	c := &Client{cfg: cfg, password: password, signer: s, verifier: v, masker: o.Masker, log: o.Logger, obs: o.Observers,
 		now: o.Now, newID: o.NewID, upstream: u.Host + u.Path}
 	if c.masker == nil {
 		c.masker = pii.New(nil)
@@ -229,7 +353,7 @@ func New(cfg Config, s Signer, v Verifier, o Options) (*Client, error) {
 		hc = &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{
 			Proxy:               http.ProxyFromEnvironment,
 			DialContext:         (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-			TLSClientConfig:     cfg.TLS,
+			TLSClientConfig:     tlsConfig,
 			TLSHandshakeTimeout: 10 * time.Second,
 			MaxIdleConnsPerHost: 32,
 			IdleConnTimeout:     90 * time.Second,
@@ -354,7 +478,7 @@ func (c *Client) Do(ctx context.Context, call Call) (*Result, error) {
 
 func (c *Client) exchange(ctx context.Context, call Call, rec *Record) (*Result, error) {
 	req := shep.Request{MessageID: rec.MessageID, CorrelationID: call.CorrelationID, ServiceID: call.ServiceID,
-		MessageDate: c.now(), SenderID: c.cfg.SenderID, Password: c.cfg.Password, Properties: call.Properties,
+		MessageDate: c.now(), SenderID: c.cfg.SenderID, Password: c.password, Properties: call.Properties,
 		SessionID: call.SessionID, RouteID: call.RouteID, Data: call.Payload, DataMode: c.cfg.DataMode}
 	envelope, err := req.Envelope()
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/kopir/kopir/gateway/shep"
+	"github.com/kopir/kopir/config/field"
 	"github.com/kopir/kopir/gateway/shep/exchange"
 	shepmock "github.com/kopir/kopir/mocks/shep"
 	"github.com/kopir/kopir/signing"
@@ -94,7 +95,7 @@ func setup(t *testing.T, mockKey *devpki.Leaf, tune func(*exchange.Config)) *har
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(mock)
-	cfg := exchange.Config{URL: srv.URL + "/bip-sync-wss-gost/", SenderID: "kopir", Password: "s3cret",
+	cfg := exchange.Config{URL: srv.URL + "/bip-sync-wss-gost/", SenderID: "kopir", Password: field.Secret{Env: "SHEP_PASSWORD"},
 		Timeout: 2 * time.Second, Attempts: 3, BackoffMin: time.Millisecond, BackoffMax: 5 * time.Millisecond,
 		Faults: exchange.FaultTable{Transient: []string{"SE_BUSY"}, Business: []string{"PERSON_DECEASED"}}}
 	if tune != nil {
@@ -102,6 +103,7 @@ func setup(t *testing.T, mockKey *devpki.Leaf, tune func(*exchange.Config)) *har
 	}
 	h := &harness{mock: mock}
 	h.client, err = exchange.New(cfg, signer(t, p.gateway), verifier(t, p.ca.Cert), exchange.Options{
+		Getenv: func(string) string { return "s3cret" },
 		Observers: []exchange.Observer{exchange.ObserverFunc(func(r *exchange.Record) {
 			h.mu.Lock()
 			h.records = append(h.records, r)
