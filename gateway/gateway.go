@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
@@ -46,8 +47,9 @@ type Options struct {
 	Observers []exchange.Observer
 	// Registry receives the metrics. Default: a new registry.
 	Registry *prometheus.Registry
-	// Now is the clock. Default: time.Now.
-	Now func() time.Time
+	// Clock is the one clock every component reads the time and makes
+	// its timers from. Default: the real clock.
+	Clock clockwork.Clock
 }
 
 // Gateway is an assembled Kopir.
@@ -81,22 +83,23 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 	if o.Registry == nil {
 		o.Registry = prometheus.NewRegistry()
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
 	}
+	now := o.Clock.Now
 	key, chain, err := cfg.Identity.Load(o.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	rawSigner, err := signing.NewSigner(key, chain, signing.SignerOptions{})
+	rawSigner, err := signing.NewSigner(key, chain, signing.SignerOptions{Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	guard, err := access.New(cfg.Clients, o.Now)
+	guard, err := access.New(cfg.Clients, now)
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{Certificate: chain[0], log: o.Logger, registry: o.Registry, metrics: metrics.New(o.Registry)}
+	g := &Gateway{Certificate: chain[0], log: o.Logger, registry: o.Registry, metrics: metrics.New(o.Registry, now)}
 	if g.TLS, err = cfg.TLS.Config(); err != nil {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
@@ -115,8 +118,8 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 	}
 	g.metrics.Breakers(g.SHEP, g.Payments)
 	g.metrics.Certificate(g.Certificate)
-	g.metrics.Outbox(g.Outbox, o.Now)
-	g.Health = health.New(cfg.Ops.ReadinessCache, o.Now, g.checks(cfg, signer, o.Now)...)
+	g.metrics.Outbox(g.Outbox, now)
+	g.Health = health.New(cfg.Ops.ReadinessCache, now, g.checks(cfg, signer, now)...)
 	opsToken, err := cfg.Ops.MaintenanceToken.Resolve(o.Getenv)
 	if err != nil {
 		g.Outbox.Close()
@@ -127,12 +130,12 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 	g.handler = api.New(api.Backends{
 		LegalEntities:   legalentities.New(g.SHEP, legalentities.Config{ServiceID: s.LegalEntities}),
 		SoleProprietors: soleproprietors.New(g.SHEP, soleproprietors.Config{ServiceID: s.SoleProprietors}),
-		Persons:         persons.New(g.SHEP, persons.Config{ServiceID: s.Persons}),
+		Persons:         persons.New(g.SHEP, persons.Config{ServiceID: s.Persons, Now: now}),
 		Payments: payments.New(g.Payments, payments.Config{PayerService: s.PaymentsByPayer, StatusService: s.PaymentByID,
-			MCI: payments.MCITable(cfg.MCI)}),
+			MCI: cfg.MCI, Now: now}),
 		Reports: g.Outbox,
 	}, api.Options{Logger: o.Logger.With("component", "api"), UploadLimit: cfg.Reports.MaxUploadBytes,
-		Guard: guardOrNil(guard, cfg), Observer: g.metrics, Now: o.Now})
+		Guard: guardOrNil(guard, cfg), Observer: g.metrics, Now: now})
 	if len(cfg.Clients) == 0 {
 		o.Logger.Warn("allow_anonymous: the API serves anyone; for development only")
 	}
@@ -243,7 +246,7 @@ func newOutbox(ctx context.Context, r outbox.Config, obs outbox.Observer, o Opti
 		}
 	}
 	return outbox.Open(ctx, database, sender, outbox.Options{Config: r,
-		Logger: o.Logger.With("component", "outbox"), Observer: obs, Now: o.Now})
+		Logger: o.Logger.With("component", "outbox"), Observer: obs, Clock: o.Clock})
 }
 
 func newExchange(u exchange.Config, signer metrics.Signer, m *metrics.Metrics, o Options) (*exchange.Client, error) {
@@ -251,10 +254,11 @@ func newExchange(u exchange.Config, signer metrics.Signer, m *metrics.Metrics, o
 	if err != nil {
 		return nil, fmt.Errorf("%s.%w", u.System, err)
 	}
+	policy.Now = o.Clock.Now
 	verifier, err := signing.NewVerifier(policy)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", u.System, err)
 	}
 	return exchange.New(u, signer, m.InstrumentVerifier(verifier),
-		exchange.Options{Logger: o.Logger.With("component", "exchange"), Observers: o.Observers, Getenv: o.Getenv})
+		exchange.Options{Logger: o.Logger.With("component", "exchange"), Observers: o.Observers, Getenv: o.Getenv, Clock: o.Clock})
 }

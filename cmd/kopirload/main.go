@@ -149,7 +149,7 @@ func run(w io.Writer, d time.Duration, workers int, failShare float64) error {
 		return err
 	}
 	defer ob.Close()
-	m := metrics.New(prometheus.NewRegistry())
+	m := metrics.New(prometheus.NewRegistry(), nil)
 	client, err := exchange.New(exchange.Config{System: "shep", URL: shep.URL, SenderID: "load", Timeout: 10 * time.Second,
 		Attempts: 1, Breaker: exchange.BreakerConfig{Failures: 1 << 30}},
 		m.InstrumentSigner(gwSigner), m.InstrumentVerifier(verifier), exchange.Options{Observers: []exchange.Observer{m, ob}})

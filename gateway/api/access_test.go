@@ -97,6 +97,9 @@ func TestAccess(t *testing.T) {
 	if strings.Contains(logs.String(), "050340000108") || strings.Contains(logs.String(), "fees-key") {
 		t.Error("a BIN or a key in the logs")
 	}
+	// A handler counts itself out after its answer is sent: Close waits
+	// for every handler to return.
+	srv.Close()
 	counts.mu.Lock()
 	defer counts.mu.Unlock()
 	if counts.codes["/v1/fees Unauthorized"] != 2 || counts.codes["/v1/fees Too Many Requests"] != 1 || counts.inFlight != 0 {

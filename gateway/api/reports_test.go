@@ -18,15 +18,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/kopir/kopir/gateway/api"
 	"github.com/kopir/kopir/gateway/report"
 	"github.com/kopir/kopir/gateway/report/outbox"
 )
 
 func reportsAPI(t *testing.T) (*httptest.Server, *outbox.Outbox) {
+	return reportsAPIOn(t, clockwork.NewRealClock())
+}
+
+func reportsAPIOn(t *testing.T, clk clockwork.Clock) (*httptest.Server, *outbox.Outbox) {
 	t.Helper()
 	ob, err := outbox.Open(context.Background(), filepath.Join(t.TempDir(), "outbox.db"), nil,
-		outbox.Options{Config: outbox.Config{MailOptions: report.MailOptions{From: "kopir@licensing.example.kz"}}})
+		outbox.Options{Clock: clk, Config: outbox.Config{MailOptions: report.MailOptions{From: "kopir@licensing.example.kz"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,10 +255,11 @@ func TestReportsUnconfigured(t *testing.T) {
 }
 
 func TestListPaging(t *testing.T) {
-	srv, ob := reportsAPI(t)
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
+	srv, ob := reportsAPIOn(t, clk)
 	for range 5 {
-		ob.Accept(context.Background(), &report.Report{System: "shep", Fault: "timeout", Error: "x", ErrorAt: time.Now()})
-		time.Sleep(2 * time.Millisecond)
+		ob.Accept(context.Background(), &report.Report{System: "shep", Fault: "timeout", Error: "x", ErrorAt: clk.Now()})
+		clk.Advance(time.Millisecond)
 	}
 	seen := map[string]bool{}
 	next := ""

@@ -24,6 +24,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
@@ -62,6 +64,9 @@ type Options struct {
 	Logger *slog.Logger
 	// OnData is called when a mail's data starts (tests wait on it).
 	OnData func()
+	// Clock stamps received mails and times delay faults. Default: the
+	// real clock.
+	Clock clockwork.Clock
 }
 
 // Mailbox is the mock.
@@ -76,6 +81,9 @@ type Mailbox struct {
 
 // New returns a mailbox; Serve it on a listener.
 func New(o Options) *Mailbox {
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
 	m := &Mailbox{o: o, log: o.Logger}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
@@ -138,7 +146,7 @@ func (m *Mailbox) take() (Fault, bool) {
 }
 
 func (m *Mailbox) store(from string, to []string, raw []byte) {
-	msg := Message{From: from, To: to, Raw: raw, Size: len(raw), Received: time.Now()}
+	msg := Message{From: from, To: to, Raw: raw, Size: len(raw), Received: m.o.Clock.Now()}
 	if pm, err := mail.ReadMessage(bytes.NewReader(raw)); err == nil {
 		msg.MessageID = strings.Trim(pm.Header.Get("Message-Id"), "<> ")
 		msg.Subject, _ = new(mime.WordDecoder).DecodeHeader(pm.Header.Get("Subject"))
@@ -203,7 +211,7 @@ func (s *session) Data(r io.Reader) error {
 	f, faulty := s.m.take()
 	if faulty && f.Kind == "delay" {
 		// Before reading: a client that dies now has delivered nothing.
-		time.Sleep(time.Duration(f.Delay))
+		s.m.o.Clock.Sleep(time.Duration(f.Delay))
 	}
 	raw, err := io.ReadAll(r)
 	if err != nil {

@@ -30,6 +30,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/kopir/kopir/gateway/shep"
 	"github.com/kopir/kopir/signing"
 	"github.com/kopir/kopir/signing/xmldoc"
@@ -54,8 +56,9 @@ type Config struct {
 	// Fixtures are the data; nil means DefaultFixtures.
 	Fixtures *Fixtures
 	Logger   *slog.Logger
-	// Now is the clock. Default: time.Now.
-	Now func() time.Time
+	// Clock gives answers their dates and delay faults their timers.
+	// Default: the real clock.
+	Clock clockwork.Clock
 	// MaxRequestBytes bounds a request. Default: 16 MiB.
 	MaxRequestBytes int64
 }
@@ -86,8 +89,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Clock == nil {
+		cfg.Clock = clockwork.NewRealClock()
 	}
 	if cfg.MaxRequestBytes <= 0 {
 		cfg.MaxRequestBytes = 16 << 20
@@ -176,7 +179,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 		switch rule.Kind {
 		case FaultDelay:
 			select {
-			case <-time.After(time.Duration(rule.Delay)):
+			case <-s.cfg.Clock.After(time.Duration(rule.Delay)):
 			case <-ctx.Done():
 				return
 			case <-s.done:
@@ -231,7 +234,7 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 
 // answer looks the request up in the fixtures.
 func (s *Server) answer(req *shep.Request) *shep.Response {
-	resp := &shep.Response{MessageID: newID(), CorrelationID: req.MessageID, ResponseDate: s.cfg.Now(),
+	resp := &shep.Response{MessageID: newID(), CorrelationID: req.MessageID, ResponseDate: s.cfg.Clock.Now(),
 		Status: shep.Status{Code: shep.SuccessCode, Message: "OK"}, SessionID: req.SessionID}
 	svc, ok := s.cfg.Fixtures.Services[req.ServiceID]
 	if !ok {
@@ -264,7 +267,7 @@ func (s *Server) envelope(ctx context.Context, env []byte, signed bool) ([]byte,
 // fault answers with a SOAP fault carrying SHEP's error information, as
 // HTTP 500.
 func (s *Server) fault(ctx context.Context, w http.ResponseWriter, faultCode, code, msg string, signed bool) {
-	f := &shep.Fault{Code: faultCode, String: msg, Info: &shep.ErrorInfo{Code: code, Message: msg, Date: s.cfg.Now()}}
+	f := &shep.Fault{Code: faultCode, String: msg, Info: &shep.ErrorInfo{Code: code, Message: msg, Date: s.cfg.Clock.Now()}}
 	env, err := s.envelope(ctx, f.Envelope(), signed)
 	if err != nil {
 		http.Error(w, "mock: cannot sign", http.StatusInternalServerError)

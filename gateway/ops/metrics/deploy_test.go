@@ -27,7 +27,7 @@ func (noStats) Stats(context.Context) (outbox.Stats, error) { return outbox.Stat
 // exercised is a registry on which every Kopir series has a value.
 func exercised() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	m := New(reg)
+	m := New(reg, nil)
 	m.Observe(&exchange.Record{System: "shep", ServiceID: "S", Outcome: exchange.OutcomeOK, Steps: make([]exchange.Step, 2)})
 	m.InstrumentSigner(fakeSigner{}).Sign(context.Background(), nil)
 	m.InstrumentVerifier(fakeVerifier{&signing.Error{Reason: signing.ReasonDTD}}).Verify(nil)

@@ -50,12 +50,17 @@ type Metrics struct {
 	apiDuration      *prometheus.HistogramVec
 	apiInFlight      prometheus.Gauge
 	reg              prometheus.Registerer
+	now              func() time.Time
 }
 
 // New registers Kopir's collectors on reg, with the Go runtime's and the
-// process's, and a kopir_build_info series.
-func New(reg prometheus.Registerer) *Metrics {
-	m := &Metrics{reg: reg}
+// process's, and a kopir_build_info series. now is the clock durations are
+// measured by (the composition root's); nil is time.Now.
+func New(reg prometheus.Registerer, now func() time.Time) *Metrics {
+	if now == nil {
+		now = time.Now
+	}
+	m := &Metrics{reg: reg, now: now}
 	m.upstreamRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "upstream_requests_total",
 		Help: "Exchanges with upstream systems through SHEP, by system, service id and outcome."}, []string{"system", "service", "outcome"})
 	m.upstreamDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "upstream_request_duration_seconds",
@@ -138,9 +143,9 @@ type signer struct {
 }
 
 func (s *signer) Sign(ctx context.Context, env []byte) ([]byte, error) {
-	start := time.Now()
+	start := s.m.now()
 	out, err := s.s.Sign(ctx, env)
-	s.m.signDuration.WithLabelValues("sign").Observe(time.Since(start).Seconds())
+	s.m.signDuration.WithLabelValues("sign").Observe(s.m.now().Sub(start).Seconds())
 	s.m.signOps.WithLabelValues("sign", result(err)).Inc()
 	return out, err
 }
@@ -151,9 +156,9 @@ type verifier struct {
 }
 
 func (v *verifier) Verify(env []byte) (*signing.Result, error) {
-	start := time.Now()
+	start := v.m.now()
 	res, err := v.v.Verify(env)
-	v.m.signDuration.WithLabelValues("verify").Observe(time.Since(start).Seconds())
+	v.m.signDuration.WithLabelValues("verify").Observe(v.m.now().Sub(start).Seconds())
 	v.m.signOps.WithLabelValues("verify", result(err)).Inc()
 	var se *signing.Error
 	if errors.As(err, &se) {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
@@ -76,7 +78,7 @@ func shepSystem(c *exchange.Config) { c.System = "shep"; c.Attempts = 3 }
 
 func TestExchangeMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := New(reg)
+	m := New(reg, nil)
 	env := mocktest.New(t, nil, shepSystem, m)
 	m.Breakers(env.Client)
 	p := persons.New(env.Client, persons.Config{})
@@ -132,7 +134,7 @@ func (f fakeSigner) Sign(_ context.Context, b []byte) ([]byte, error) { return b
 
 func TestSignatureMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := New(reg)
+	m := New(reg, nil)
 	m.InstrumentSigner(fakeSigner{}).Sign(context.Background(), nil)
 	m.InstrumentSigner(fakeSigner{errors.New("hsm gone")}).Sign(context.Background(), nil)
 	m.InstrumentVerifier(fakeVerifier{}).Verify(nil)
@@ -151,7 +153,7 @@ func TestSignatureMetrics(t *testing.T) {
 
 func TestAPIAndCertificate(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := New(reg)
+	m := New(reg, nil)
 	m.APIInFlight(1)
 	m.APIInFlight(1)
 	m.APIInFlight(-1)
@@ -169,21 +171,22 @@ func TestAPIAndCertificate(t *testing.T) {
 
 func TestOutboxMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := New(reg)
+	m := New(reg, nil)
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
-	clock := func() time.Time { return now }
+	clock := clockwork.NewFakeClockAt(now)
 	ob, err := outbox.Open(context.Background(), filepath.Join(t.TempDir(), "o.db"), nil,
-		outbox.Options{Now: clock, Observer: m, Config: outbox.Config{MailOptions: report.MailOptions{From: "k@example.kz"}}})
+		outbox.Options{Clock: clock, Observer: m, Config: outbox.Config{MailOptions: report.MailOptions{From: "k@example.kz"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ob.Close()
-	m.Outbox(ob, func() time.Time { return now.Add(90 * time.Second) })
+	m.Outbox(ob, clock.Now)
 	for _, src := range []report.Source{report.SourceExchange, report.SourceBackend} {
 		if _, err := ob.Accept(context.Background(), &report.Report{Source: src, System: "shep", Fault: "timeout", Error: "x"}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	clock.Advance(90 * time.Second)
 	m.Delivered(&report.Incident{}, 3*time.Second)
 	m.DeliveryFailed(&report.Incident{}, errors.New("451"))
 	want(t, series(t, reg), map[string]float64{

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/kopir/kopir/gateway/internal/reporttest"
 	"github.com/kopir/kopir/gateway/report"
 	mailboxmock "github.com/kopir/kopir/mocks/mailbox"
@@ -72,10 +74,10 @@ func postgres(t *testing.T) string {
 func TestReplicasShareOutbox(t *testing.T) {
 	database := postgres(t)
 	mb, sender := mailbox(t, mailboxmock.Options{}, SMTPConfig{})
-	clk := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	replicas := []*Outbox{
-		open(t, database, sender, Options{Now: clk.Now, Config: Config{Window: 10 * time.Minute}}),
-		open(t, database, sender, Options{Now: clk.Now, Config: Config{Window: 10 * time.Minute}}),
+		open(t, database, sender, Options{Clock: clk, Config: Config{Window: 10 * time.Minute}}),
+		open(t, database, sender, Options{Clock: clk, Config: Config{Window: 10 * time.Minute}}),
 	}
 	ctx := context.Background()
 	const perSystem = 20
@@ -105,7 +107,7 @@ func TestReplicasShareOutbox(t *testing.T) {
 	deliverAll()
 	wg.Wait()
 	deliverAll()
-	clk.Add(10 * time.Minute)
+	clk.Advance(10 * time.Minute)
 	deliverAll()
 	deliverAll()
 
@@ -179,8 +181,8 @@ func TestPostgresMigratesOnce(t *testing.T) {
 func TestLeaseOfADeadReplica(t *testing.T) {
 	database := postgres(t)
 	mb, sender := mailbox(t, mailboxmock.Options{}, SMTPConfig{})
-	clk := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	live := open(t, database, sender, Options{Now: clk.Now, Config: Config{SMTP: SMTPConfig{Timeout: time.Minute}}})
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	live := open(t, database, sender, Options{Clock: clk, Config: Config{SMTP: SMTPConfig{Timeout: time.Minute}}})
 	ctx := context.Background()
 	if _, err := live.Accept(ctx, sample("shep", "timeout", "A-1")); err != nil {
 		t.Fatal(err)
@@ -193,7 +195,7 @@ func TestLeaseOfADeadReplica(t *testing.T) {
 	if n, _ := live.DeliverDue(ctx); n != 0 || len(mb.Messages()) != 0 {
 		t.Fatal("delivered an incident another replica holds")
 	}
-	clk.Add(time.Minute + leaseMargin + time.Second)
+	clk.Advance(time.Minute + leaseMargin + time.Second)
 	if n, err := live.DeliverDue(ctx); n != 1 || err != nil || len(mb.Messages()) != 1 {
 		t.Fatalf("after the lease: %d, %v", n, err)
 	}

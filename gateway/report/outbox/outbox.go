@@ -27,11 +27,12 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL, for replicas sharing one outbox
+	"github.com/jonboulle/clockwork"
 	mail "github.com/wneessen/go-mail"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver: no cgo, one static binary
 
-	"github.com/kopir/kopir/gateway/pii"
 	"github.com/kopir/kopir/config/field"
+	"github.com/kopir/kopir/gateway/pii"
 	"github.com/kopir/kopir/gateway/report"
 	"github.com/kopir/kopir/gateway/shep/exchange"
 )
@@ -129,7 +130,9 @@ type Options struct {
 	// wakes it. Default: 5s.
 	Poll   time.Duration
 	Logger *slog.Logger
-	Now    func() time.Time
+	// Clock gives the time and the timers between delivery passes.
+	// Default: the real clock.
+	Clock clockwork.Clock
 	// Observer hears of every delivery attempt (metrics).
 	Observer Observer
 }
@@ -149,7 +152,7 @@ type Outbox struct {
 	o      Options
 	sender Sender
 	log    *slog.Logger
-	now    func() time.Time
+	clock  clockwork.Clock
 	wake   chan struct{}
 	mu     sync.Mutex // serialises delivery passes (Run and Drain)
 }
@@ -188,7 +191,10 @@ func Open(ctx context.Context, database string, sender Sender, o Options) (*Outb
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	ob := &Outbox{db: db, pg: pg, owner: newID()}
+	if o.Clock == nil {
+		o.Clock = clockwork.NewRealClock()
+	}
+	ob := &Outbox{db: db, pg: pg, owner: newID(), clock: o.Clock}
 	if err := ob.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -204,12 +210,9 @@ func Open(ctx context.Context, database string, sender Sender, o Options) (*Outb
 	if o.Poll == 0 {
 		o.Poll = 5 * time.Second
 	}
-	ob.o, ob.sender, ob.log, ob.now, ob.wake = o, sender, o.Logger, o.Now, make(chan struct{}, 1)
+	ob.o, ob.sender, ob.log, ob.clock, ob.wake = o, sender, o.Logger, o.Clock, make(chan struct{}, 1)
 	if ob.log == nil {
 		ob.log = slog.New(slog.DiscardHandler)
-	}
-	if ob.now == nil {
-		ob.now = time.Now
 	}
 	return ob, nil
 }
@@ -260,7 +263,7 @@ func (ob *Outbox) Accept(ctx context.Context, r *report.Report) (incidentID stri
 	if r.System == "" || r.Fault == "" {
 		return "", errors.New("outbox: a report names the system that failed and how")
 	}
-	now := ob.now()
+	now := ob.clock.Now()
 	r.ID, r.Received = newID(), now
 	body, err := json.Marshal(r)
 	if err != nil {
@@ -358,17 +361,17 @@ func (ob *Outbox) Run(ctx context.Context) error {
 		}
 		wait := ob.o.Poll
 		if next, ok := ob.nextDue(ctx); ok {
-			if d := next.Sub(ob.now()); d < wait {
+			if d := next.Sub(ob.clock.Now()); d < wait {
 				wait = max(d, 10*time.Millisecond)
 			}
 		}
-		t := time.NewTimer(wait)
+		t := ob.clock.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return ctx.Err()
 		case <-ob.wake:
-		case <-t.C:
+		case <-t.Chan():
 		}
 		t.Stop()
 	}
@@ -389,7 +392,7 @@ func (ob *Outbox) DeliverDue(ctx context.Context) (int, error) {
 	ob.mu.Lock()
 	defer ob.mu.Unlock()
 	rows, err := ob.db.QueryContext(ctx, ob.q(`SELECT id FROM incidents WHERE state = ? AND next_attempt <= ?
-		AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY next_attempt LIMIT 50`), StatePending, ms(ob.now()), ms(ob.now()))
+		AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY next_attempt LIMIT 50`), StatePending, ms(ob.clock.Now()), ms(ob.clock.Now()))
 	if err != nil {
 		return 0, fmt.Errorf("outbox: %w", err)
 	}
@@ -428,7 +431,7 @@ func (ob *Outbox) Drain(ctx context.Context) error {
 		}
 		var left int
 		if err := ob.db.QueryRowContext(ctx, ob.q(`SELECT COUNT(*) FROM incidents WHERE state = ? AND next_attempt <= ?`),
-			StatePending, ms(ob.now())).Scan(&left); err != nil {
+			StatePending, ms(ob.clock.Now())).Scan(&left); err != nil {
 			return err
 		}
 		if left == 0 || n == 0 {
@@ -439,7 +442,7 @@ func (ob *Outbox) Drain(ctx context.Context) error {
 
 // deliver seals an incident (no report joins it after this) and mails it.
 func (ob *Outbox) deliver(ctx context.Context, id string) error {
-	now := ob.now()
+	now := ob.clock.Now()
 	// Seal it and claim it for a lease: one replica mails it; if that one
 	// dies, the lease ends and another does. Sealing takes Accept's lock,
 	// so a report is either in before the seal or in a new incident.
@@ -494,7 +497,7 @@ func (ob *Outbox) deliver(ctx context.Context, id string) error {
 		}
 		return err
 	}
-	done := ob.now()
+	done := ob.clock.Now()
 	if _, err := ob.db.ExecContext(context.WithoutCancel(ctx), ob.q(`UPDATE incidents SET state = ?, delivered_at = ?, attempts = attempts + 1, last_error = '',
 		claimed_by = NULL, claimed_until = NULL WHERE id = ?`),
 		StateDelivered, ms(done), id); err != nil {
@@ -542,7 +545,7 @@ func (ob *Outbox) incident(ctx context.Context, id string, withData bool) (*repo
 	}
 	inc.Opened, inc.Sealed = time.UnixMilli(opened), fromMS(sealed)
 	if !sealed.Valid {
-		inc.Sealed = ob.now()
+		inc.Sealed = ob.clock.Now()
 	}
 	rows, err := ob.db.QueryContext(ctx, ob.q(`SELECT body FROM reports WHERE incident_id = ? ORDER BY received_at, id`), id)
 	if err != nil {
@@ -723,7 +726,7 @@ func (ob *Outbox) Message(ctx context.Context, id string) (*mail.Msg, error) {
 // same Message-ID, whether or not it was delivered.
 func (ob *Outbox) Resend(ctx context.Context, id string) error {
 	res, err := ob.db.ExecContext(ctx, ob.q(`UPDATE incidents SET state = ?, next_attempt = ?, sealed_at = COALESCE(sealed_at, ?)
-		WHERE id = (SELECT incident_id FROM reports WHERE id = ?)`), StatePending, ms(ob.now()), ms(ob.now()), id)
+		WHERE id = (SELECT incident_id FROM reports WHERE id = ?)`), StatePending, ms(ob.clock.Now()), ms(ob.clock.Now()), id)
 	if err != nil {
 		return fmt.Errorf("outbox: resend: %w", err)
 	}
@@ -860,7 +863,7 @@ func (ob *Outbox) migrateOne(ctx context.Context) (done bool, err error) {
 			return false, fmt.Errorf("outbox: migration %d: %w", v, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, ob.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, time.Now().UnixMilli()); err != nil {
+	if _, err := tx.ExecContext(ctx, ob.q(`INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)`), v, ob.clock.Now().UnixMilli()); err != nil {
 		return false, fmt.Errorf("outbox: migration %d: %w", v, err)
 	}
 	if err := tx.Commit(); err != nil {

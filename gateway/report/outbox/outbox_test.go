@@ -14,13 +14,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/kopir/kopir/adapters/persons"
-	"github.com/kopir/kopir/gateway/internal/reporttest"
 	"github.com/kopir/kopir/config/field"
+	"github.com/kopir/kopir/gateway/internal/reporttest"
 	"github.com/kopir/kopir/gateway/report"
 	"github.com/kopir/kopir/gateway/shep/exchange"
 	"github.com/kopir/kopir/internal/mocktest"
@@ -57,18 +58,6 @@ func mailbox(t *testing.T, o mailboxmock.Options, cfg SMTPConfig) (*mailboxmock.
 		t.Fatal(err)
 	}
 	return mb, s
-}
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // secretFile is a password as configuration names it: a file.
@@ -215,8 +204,8 @@ func TestFloodControl(t *testing.T) { eachDatabase(t, testFloodControl) }
 
 func testFloodControl(t *testing.T, database string) {
 	mb, sender := mailbox(t, mailboxmock.Options{}, SMTPConfig{})
-	clk := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	ob := open(t, database, sender, Options{Now: clk.Now, Config: Config{Window: 10 * time.Minute}})
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	ob := open(t, database, sender, Options{Clock: clk, Config: Config{Window: 10 * time.Minute}})
 	ctx := context.Background()
 	accept := func(system, fault, app string) {
 		t.Helper()
@@ -230,18 +219,18 @@ func testFloodControl(t *testing.T, database string) {
 	}
 	for i := 2; i <= 40; i++ {
 		accept("shep", "timeout", "A-"+strconv.Itoa(i))
-		clk.Add(5 * time.Second)
+		clk.Advance(5 * time.Second)
 	}
 	accept("shep", "fault", "B-1")     // another way of failing: its own incident, at once
 	accept("payments", "timeout", "C") // another system: its own incident, at once
 	if n, _ := ob.DeliverDue(ctx); n != 2 {
 		t.Fatalf("delivered %d, want the two new incidents only", n)
 	}
-	clk.Add(10*time.Minute - 39*5*time.Second - time.Second)
+	clk.Advance(10*time.Minute - 39*5*time.Second - time.Second)
 	if n, _ := ob.DeliverDue(ctx); n != 0 {
 		t.Fatalf("delivered %d before the window ended", n)
 	}
-	clk.Add(time.Second)
+	clk.Advance(time.Second)
 	if n, _ := ob.DeliverDue(ctx); n != 1 {
 		t.Fatalf("delivered %d at the window's end, want 1", n)
 	}
@@ -272,8 +261,8 @@ func TestRetry(t *testing.T) { eachDatabase(t, testRetry) }
 
 func testRetry(t *testing.T, database string) {
 	mb, sender := mailbox(t, mailboxmock.Options{}, SMTPConfig{})
-	clk := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
-	ob := open(t, database, sender, Options{Now: clk.Now, Config: Config{BackoffMin: time.Minute, BackoffMax: 4 * time.Minute}})
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	ob := open(t, database, sender, Options{Clock: clk, Config: Config{BackoffMin: time.Minute, BackoffMax: 4 * time.Minute}})
 	ctx := context.Background()
 	mb.Inject(mailboxmock.Fault{Kind: "tempfail", Count: 2})
 	mb.Inject(mailboxmock.Fault{Kind: "reject", Count: 1})
@@ -299,7 +288,7 @@ func testRetry(t *testing.T, database string) {
 		if n, _ := ob.DeliverDue(ctx); n != 0 {
 			t.Fatal("retried before the back-off")
 		}
-		clk.Add(wait)
+		clk.Advance(wait)
 	}
 	if n, err := ob.DeliverDue(ctx); n != 1 || err != nil {
 		t.Fatalf("delivered %d, %v", n, err)

@@ -30,7 +30,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
-	"github.com/sony/gobreaker/v2"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/kopir/kopir/config/field"
 	"github.com/kopir/kopir/gateway/pii"
@@ -269,9 +269,10 @@ type Options struct {
 	Observers  []Observer
 	// Getenv reads the secrets Config names. Default: os.Getenv.
 	Getenv func(string) string
-	// Now is the clock; NewID makes message ids. Defaults: time.Now and
-	// random UUIDs.
-	Now   func() time.Time
+	// Clock is the time of records and messages, and the breaker's.
+	// Default: the real clock.
+	Clock clockwork.Clock
+	// NewID makes message ids. Default: random UUIDs.
 	NewID func() string
 }
 
@@ -301,11 +302,11 @@ type Client struct {
 	signer   Signer
 	verifier Verifier
 	http     *retryablehttp.Client
-	breaker  *gobreaker.CircuitBreaker[*Result]
+	breaker  *breaker
+	clock    clockwork.Clock
 	masker   *pii.Masker
 	log      *slog.Logger
 	obs      []Observer
-	now      func() time.Time
 	newID    func() string
 	upstream string
 	password string
@@ -335,15 +336,15 @@ func New(cfg Config, s Signer, v Verifier, o Options) (*Client, error) {
 	}
 
 	c := &Client{cfg: cfg, password: password, signer: s, verifier: v, masker: o.Masker, log: o.Logger, obs: o.Observers,
-		now: o.Now, newID: o.NewID, upstream: u.Host + u.Path}
+		clock: o.Clock, newID: o.NewID, upstream: u.Host + u.Path}
 	if c.masker == nil {
 		c.masker = pii.New(nil)
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
-	if c.now == nil {
-		c.now = time.Now
+	if c.clock == nil {
+		c.clock = clockwork.NewRealClock()
 	}
 	if c.newID == nil {
 		c.newID = newUUID
@@ -369,16 +370,7 @@ func New(cfg Config, s Signer, v Verifier, o Options) (*Client, error) {
 		Backoff:      backoff,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
-	c.breaker = gobreaker.NewCircuitBreaker[*Result](gobreaker.Settings{
-		Name:        cfg.System,
-		MaxRequests: cfg.Breaker.Probes,
-		Timeout:     cfg.Breaker.OpenFor,
-		ReadyToTrip: func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= cfg.Breaker.Failures },
-		IsSuccessful: func(err error) bool {
-			var e *Error
-			return err == nil || errors.As(err, &e) && !e.SystemFailure() || errors.Is(err, context.Canceled)
-		},
-	})
+	c.breaker = &breaker{cfg: cfg.Breaker, now: c.clock.Now}
 	return c, nil
 }
 
@@ -394,7 +386,7 @@ func (c *Client) System() string { return c.cfg.System }
 
 // BreakerState is the upstream breaker's state: "closed", "half-open" or
 // "open".
-func (c *Client) BreakerState() string { return c.breaker.State().String() }
+func (c *Client) BreakerState() string { return c.breaker.State() }
 
 // Close releases idle connections.
 func (c *Client) Close() { c.http.HTTPClient.CloseIdleConnections() }
@@ -443,12 +435,17 @@ func (c *Client) Do(ctx context.Context, call Call) (*Result, error) {
 		call.App = AppFrom(ctx)
 	}
 	rec := &Record{System: c.cfg.System, ServiceID: call.ServiceID, MessageID: c.newID(),
-		CorrelationID: call.CorrelationID, App: call.App, Started: c.now()}
-	res, err := c.breaker.Execute(func() (*Result, error) { return c.exchange(ctx, call, rec) })
-	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
-		err = &Error{Kind: OutcomeBreakerOpen, Class: ClassSystem, Err: err}
+		CorrelationID: call.CorrelationID, App: call.App, Started: c.clock.Now()}
+	var res *Result
+	var err error
+	if generation, ok := c.breaker.allow(); ok {
+		res, err = c.exchange(ctx, call, rec)
+		var e *Error
+		c.breaker.done(generation, err != nil && !(errors.As(err, &e) && !e.SystemFailure() || errors.Is(err, context.Canceled)))
+	} else {
+		err = &Error{Kind: OutcomeBreakerOpen, Class: ClassSystem, Err: ErrBreakerOpen}
 	}
-	rec.Duration = c.now().Sub(rec.Started)
+	rec.Duration = c.clock.Now().Sub(rec.Started)
 	var e *Error
 	switch {
 	case err == nil:
@@ -478,7 +475,7 @@ func (c *Client) Do(ctx context.Context, call Call) (*Result, error) {
 
 func (c *Client) exchange(ctx context.Context, call Call, rec *Record) (*Result, error) {
 	req := shep.Request{MessageID: rec.MessageID, CorrelationID: call.CorrelationID, ServiceID: call.ServiceID,
-		MessageDate: c.now(), SenderID: c.cfg.SenderID, Password: c.password, Properties: call.Properties,
+		MessageDate: c.clock.Now(), SenderID: c.cfg.SenderID, Password: c.password, Properties: call.Properties,
 		SessionID: call.SessionID, RouteID: call.RouteID, Data: call.Payload, DataMode: c.cfg.DataMode}
 	envelope, err := req.Envelope()
 	if err != nil {
@@ -502,7 +499,7 @@ func (c *Client) exchange(ctx context.Context, call Call, rec *Record) (*Result,
 				return nil, err
 			}
 		}
-		st.request, st.started = signed, c.now()
+		st.request, st.started = signed, c.clock.Now()
 		return bytes.NewReader(signed), nil
 	})
 	hreq, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, body)
@@ -537,7 +534,7 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, doErr erro
 		return retryablehttp.DefaultRetryPolicy(ctx, resp, doErr)
 	}
 	step := Step{Attempt: len(st.rec.Steps) + 1, Time: st.started, Upstream: c.upstream, ServiceID: st.rec.ServiceID,
-		MessageID: st.rec.MessageID, Duration: c.now().Sub(st.started), Request: c.maskBody(st.request)}
+		MessageID: st.rec.MessageID, Duration: c.clock.Now().Sub(st.started), Request: c.maskBody(st.request)}
 	retry := false
 	defer func() { st.rec.Steps = append(st.rec.Steps, step) }()
 

@@ -11,10 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"go.uber.org/goleak"
 
-	"github.com/kopir/kopir/gateway/shep"
 	"github.com/kopir/kopir/config/field"
+	"github.com/kopir/kopir/gateway/shep"
 	"github.com/kopir/kopir/gateway/shep/exchange"
 	shepmock "github.com/kopir/kopir/mocks/shep"
 	"github.com/kopir/kopir/signing"
@@ -75,6 +77,7 @@ func verifier(t testing.TB, roots ...*x509.Certificate) *signing.Verifier {
 type harness struct {
 	mock    *shepmock.Server
 	client  *exchange.Client
+	clock   *clockwork.FakeClock
 	mu      sync.Mutex
 	records []*exchange.Record
 }
@@ -101,9 +104,9 @@ func setup(t *testing.T, mockKey *devpki.Leaf, tune func(*exchange.Config)) *har
 	if tune != nil {
 		tune(&cfg)
 	}
-	h := &harness{mock: mock}
+	h := &harness{mock: mock, clock: clockwork.NewFakeClockAt(time.Now())}
 	h.client, err = exchange.New(cfg, signer(t, p.gateway), verifier(t, p.ca.Cert), exchange.Options{
-		Getenv: func(string) string { return "s3cret" },
+		Getenv: func(string) string { return "s3cret" }, Clock: h.clock,
 		Observers: []exchange.Observer{exchange.ObserverFunc(func(r *exchange.Record) {
 			h.mu.Lock()
 			h.records = append(h.records, r)
@@ -345,11 +348,16 @@ func TestBreaker(t *testing.T) {
 	if h.mock.Calls(persons) != sent || h.client.BreakerState() != "open" {
 		t.Fatal("an open breaker let a call through")
 	}
+	// Still open just before OpenFor has passed.
+	h.clock.Advance(99 * time.Millisecond)
+	if h.client.BreakerState() != "open" {
+		t.Fatalf("breaker %s before open_for passed", h.client.BreakerState())
+	}
 	// Once the upstream recovers, a probe closes it.
 	h.mock.ClearFaults()
-	deadline := time.Now().Add(5 * time.Second)
-	for h.client.BreakerState() == "open" && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	h.clock.Advance(time.Millisecond)
+	if h.client.BreakerState() != "half-open" {
+		t.Fatalf("breaker %s after open_for", h.client.BreakerState())
 	}
 	if _, err := h.client.Do(ctx, personCall("880101300010")); err != nil {
 		t.Fatalf("probe: %v", err)
