@@ -123,7 +123,7 @@ func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
 	)
 	// In place: what is taken from the document is copied into the
 	// output, which is built anew.
-	doc, err := parse(envelope, xmldoc.Options{Limits: s.limits, InPlace: true, Canonicalize: func(d *xmldoc.Document, n int32) (xmldoc.C14N, bool) {
+	doc, err := parse(envelope, xmldoc.Options{Limits: s.limits, Canonicalize: func(d *xmldoc.Document, n int32) (xmldoc.C14N, bool) {
 		if seen || !isEnvelopeBody(d, n) {
 			return xmldoc.C14N{}, false
 		}
@@ -254,7 +254,7 @@ func (s *Signer) identify(doc *xmldoc.Document, body int32) (id, attrs string, e
 // the envelope turns out well-formed.
 func isEnvelopeBody(doc *xmldoc.Document, n int32) bool {
 	root := doc.Root
-	if doc.Nodes[n].Parent != root || root == xmldoc.None || doc.Local(root) != "Envelope" {
+	if doc.Node(n).Parent != root || root == xmldoc.None || doc.Local(root) != "Envelope" {
 		return false
 	}
 	ns := doc.NS(root)
@@ -311,7 +311,7 @@ func splice(envelope []byte, doc *xmldoc.Document, env envelopeParts, security, 
 	var head string // up to where the Security header goes, and the Header's start if created
 	var at int
 	if env.header == xmldoc.None {
-		root := doc.Nodes[env.root]
+		root := doc.Node(env.root)
 		header := "Header"
 		if p := doc.Prefix(env.root); p != "" {
 			header = p + ":Header"
@@ -319,7 +319,7 @@ func splice(envelope []byte, doc *xmldoc.Document, env envelopeParts, security, 
 		head = src[:root.TagEnd+1] + "<" + header + ">" + security + "</" + header + ">"
 		at = root.TagEnd + 1
 	} else {
-		hn := doc.Nodes[env.header]
+		hn := doc.Node(env.header)
 		if src[hn.TagEnd] == '/' { // <Header/>
 			head = src[:hn.TagEnd] + ">" + security + "</" + doc.Name(env.header) + ">"
 			at = hn.End
@@ -328,7 +328,7 @@ func splice(envelope []byte, doc *xmldoc.Document, env envelopeParts, security, 
 			at = hn.TagEnd + 1
 		}
 	}
-	bn := doc.Nodes[env.body]
+	bn := doc.Node(env.body)
 	// bytes.Join copies into memory it does not zero first: the output is
 	// as big as the envelope.
 	return bytes.Join([][]byte{[]byte(head), envelope[at:bn.TagEnd], []byte(bodyAttrs), envelope[bn.TagEnd:]}, nil)

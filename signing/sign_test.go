@@ -39,8 +39,8 @@ func bodyText(t *testing.T, envelope []byte) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range d.Nodes {
-		if d.Nodes[i].Kind == xmldoc.Element && d.Local(int32(i)) == "Body" {
+	for i := range d.Len() {
+		if d.Node(int32(i)).Kind == xmldoc.Element && d.Local(int32(i)) == "Body" {
 			return d.Text(int32(i))
 		}
 	}
@@ -263,9 +263,10 @@ func isReason(err error, r signing.Reason) bool {
 	return errors.As(err, &e) && e.Reason == r
 }
 
-// TestVerifiedOutlivesEnvelope: envelopes are read in place, so nothing a
-// caller keeps may share their memory. Overwriting the envelope after
-// Verify changes neither the verified Body nor an error quoting it.
+// TestVerifiedOutlivesEnvelope: nothing a caller keeps may share the
+// envelope's memory (a reader that aliased it, as an earlier one did, would
+// fail here). Overwriting the envelope after Verify changes neither the
+// verified Body nor an error quoting it.
 func TestVerifiedOutlivesEnvelope(t *testing.T) {
 	p := fixture(t)
 	v := newVerifier(t, signing.Policy{})

@@ -275,7 +275,7 @@ func first(doc *xmldoc.Document, parent int32, ns, local string) int32 {
 func (v *Verifier) verify(envelope []byte, ahead func(*xmldoc.Document, int32) (xmldoc.C14N, bool)) (*Result, error) {
 	// In place: nothing taken from the document outlives this call but
 	// copies (the Result's Body is the reader's own buffer or a copy).
-	opts := xmldoc.Options{Limits: v.p.Limits, InPlace: true}
+	opts := xmldoc.Options{Limits: v.p.Limits}
 	if ahead != nil {
 		opts.Canonicalize = ahead
 		opts.IDAttrs = v.p.IDAttrs
@@ -475,9 +475,9 @@ func (t target) names(doc *xmldoc.Document) (local, qname string) {
 // signature wrapping attacks.
 func (v *Verifier) indexIDs(doc *xmldoc.Document) (map[string]target, error) {
 	ids := make(map[string]target, 8)
-	for i := range doc.Nodes {
+	for i := range doc.Len() {
 		n := int32(i)
-		if doc.Nodes[i].Kind != xmldoc.Element {
+		if doc.Node(i).Kind != xmldoc.Element {
 			continue
 		}
 		for _, a := range v.p.IDAttrs {
@@ -628,7 +628,7 @@ func (v *Verifier) certificate(doc *xmldoc.Document, sig, security int32, ids ma
 				id, _ := strings.CutPrefix(uri, "#")
 				t, ok := ids[id]
 				token := t.node
-				if !ok || token == xmldoc.None || !doc.Is(token, NSWSSE, "BinarySecurityToken") || doc.Nodes[token].Parent != security {
+				if !ok || token == xmldoc.None || !doc.Is(token, NSWSSE, "BinarySecurityToken") || doc.Node(token).Parent != security {
 					err = refuse(ReasonKeyInfo, "token reference %q is not to a BinarySecurityToken of this Security header", uri)
 					return false
 				}

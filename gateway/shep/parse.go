@@ -143,10 +143,10 @@ func payloadPrefixes(d *xmldoc.Document, n int32) []string {
 			out = append(out, p)
 		}
 	}
-	end := d.Nodes[n].End
+	end := d.Node(n).End
 	var qnamePrefixes []string
-	for e := n; e < int32(len(d.Nodes)) && d.Nodes[e].Start < end; e++ {
-		if d.Nodes[e].Kind != xmldoc.Element {
+	for e := n; e < d.Len() && d.Node(e).Start < end; e++ {
+		if d.Node(e).Kind != xmldoc.Element {
 			continue
 		}
 		for _, decl := range d.Decls(e) {

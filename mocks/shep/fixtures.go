@@ -95,8 +95,8 @@ func keyOf(payload []byte, local string) string {
 	if err != nil {
 		return ""
 	}
-	for i := range d.Nodes {
-		if d.Nodes[i].Kind == xmldoc.Element && d.Local(int32(i)) == local {
+	for i := range d.Len() {
+		if d.Node(int32(i)).Kind == xmldoc.Element && d.Local(int32(i)) == local {
 			return strings.TrimSpace(d.Text(int32(i)))
 		}
 	}

@@ -58,7 +58,7 @@ type startTag struct {
 }
 
 func (d *Document) startTag(n int32) startTag {
-	node := &d.Nodes[n]
+	node := &d.nodes[n]
 	return startTag{name: node.name, attrs: d.attrs[node.attrs.from:node.attrs.to], decls: d.Decls(n)}
 }
 
@@ -76,7 +76,7 @@ func newCanonicalizer(d *Document, apex int32, how C14N, dst []byte) *canonicali
 		c.inclusive = append(c.inclusive, p)
 	}
 	var chain []int32
-	for a := d.Nodes[apex].Parent; a != None; a = d.Nodes[a].Parent {
+	for a := d.nodes[apex].Parent; a != None; a = d.nodes[a].Parent {
 		chain = append(chain, a)
 	}
 	for i := len(chain) - 1; i >= 0; i-- {
@@ -259,8 +259,8 @@ func (c *canonicalizer) element(n int32) {
 	t := d.startTag(n)
 	c.push(t, n == c.apex)
 	c.writeStart(t)
-	for ch := d.Nodes[n].FirstChild; ch != None; ch = d.Nodes[ch].Next {
-		child := &d.Nodes[ch]
+	for ch := d.nodes[n].FirstChild; ch != None; ch = d.nodes[ch].Next {
+		child := &d.nodes[ch]
 		switch child.Kind {
 		case Element:
 			c.element(ch)
@@ -311,12 +311,12 @@ func (d *Document) DeclaredPrefixes(n int32) []string {
 			}
 		}
 	}
-	for a := d.Nodes[n].Parent; a != None; a = d.Nodes[a].Parent {
+	for a := d.nodes[n].Parent; a != None; a = d.nodes[a].Parent {
 		add(a)
 	}
-	end := d.Nodes[n].End
-	for e := n; e < int32(len(d.Nodes)) && d.Nodes[e].Start < end; e++ {
-		if d.Nodes[e].Kind == Element {
+	end := d.nodes[n].End
+	for e := n; e < int32(len(d.nodes)) && d.nodes[e].Start < end; e++ {
+		if d.nodes[e].Kind == Element {
 			add(e)
 		}
 	}

@@ -103,8 +103,8 @@ func checkCanonicalize(t *testing.T, in []byte, k, mode int, lim Limits) {
 		if canon != nil {
 			t.Fatal("canonicalized an element nobody picked")
 		}
-		if len(stream.Nodes) != len(tree.Nodes) {
-			t.Fatalf("%d nodes, the tree has %d", len(stream.Nodes), len(tree.Nodes))
+		if len(stream.nodes) != len(tree.nodes) {
+			t.Fatalf("%d nodes, the tree has %d", len(stream.nodes), len(tree.nodes))
 		}
 		return
 	}
@@ -130,19 +130,19 @@ func checkCanonicalize(t *testing.T, in []byte, k, mode int, lim Limits) {
 	if !bytes.Equal(got, want) {
 		t.Fatalf("canonical form differs (mode %d)\nwhile reading: %s\n        tree: %s\ninput: %q", mode, got, want, in)
 	}
-	node, treeNode := stream.Nodes[picked], tree.Nodes[picked]
+	node, treeNode := stream.nodes[picked], tree.nodes[picked]
 	if node.Start != treeNode.Start || node.End != treeNode.End || node.TagEnd != treeNode.TagEnd || node.FirstChild != None {
 		t.Fatalf("picked node %+v, in the tree %+v", node, treeNode)
 	}
 	var ids []ID
-	for e := picked + 1; e < int32(len(tree.Nodes)) && tree.Nodes[e].Start < treeNode.End; e++ {
-		if tree.Nodes[e].Kind != Element {
+	for e := picked + 1; e < int32(len(tree.nodes)) && tree.nodes[e].Start < treeNode.End; e++ {
+		if tree.nodes[e].Kind != Element {
 			continue
 		}
 		for _, a := range tree.Attrs(e) {
 			for _, want := range testIDAttrs {
 				if a.NS == want.NS && a.Local == want.Local {
-					ids = append(ids, ID{Value: a.Value(), Attr: want, Element: Name{tree.NS(e), tree.Local(e)}, QName: tree.Name(e), Offset: tree.Nodes[e].Start})
+					ids = append(ids, ID{Value: a.Value(), Attr: want, Element: Name{tree.NS(e), tree.Local(e)}, QName: tree.Name(e), Offset: tree.nodes[e].Start})
 				}
 			}
 		}
@@ -150,14 +150,14 @@ func checkCanonicalize(t *testing.T, in []byte, k, mode int, lim Limits) {
 	if !slices.Equal(canon.IDs, ids) {
 		t.Fatalf("ids %+v, the tree has %+v", canon.IDs, ids)
 	}
-	if got, want := len(stream.Nodes), len(tree.Nodes)-descendants(tree, picked); got != want {
+	if got, want := len(stream.nodes), len(tree.nodes)-descendants(tree, picked); got != want {
 		t.Fatalf("%d nodes kept, want %d", got, want)
 	}
 }
 
 func descendants(d *Document, n int32) int {
-	end, count := d.Nodes[n].End, 0
-	for e := n + 1; e < int32(len(d.Nodes)) && d.Nodes[e].Start < end; e++ {
+	end, count := d.nodes[n].End, 0
+	for e := n + 1; e < int32(len(d.nodes)) && d.nodes[e].Start < end; e++ {
 		count++
 	}
 	return count

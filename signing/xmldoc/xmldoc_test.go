@@ -97,8 +97,8 @@ func TestC14NSubtreeAgainstGoxmldsig(t *testing.T) {
 		}
 		walk(edoc.Root())
 		var ours []int32
-		for i := range d.Nodes {
-			if d.Nodes[i].Kind == Element {
+		for i := range d.nodes {
+			if d.nodes[i].Kind == Element {
 				ours = append(ours, int32(i))
 			}
 		}
@@ -106,7 +106,7 @@ func TestC14NSubtreeAgainstGoxmldsig(t *testing.T) {
 			t.Fatalf("%s: %d elements, etree saw %d", f, len(ours), len(eels))
 		}
 		for i, n := range ours {
-			if node := d.Nodes[n]; emptyDefaultInScope(d, n) || strings.Contains(d.Src[node.Start:node.End], `xmlns=""`) || hasRawSpaceAttr(d, n) {
+			if node := d.nodes[n]; emptyDefaultInScope(d, n) || strings.Contains(d.Src[node.Start:node.End], `xmlns=""`) || hasRawSpaceAttr(d, n) {
 				continue
 			}
 			ctx, err := etreeutils.NSBuildParentContext(eels[i])
@@ -135,9 +135,9 @@ func emptyDefaultInScope(d *Document, n int32) bool {
 }
 
 func hasRawSpaceAttr(d *Document, apex int32) bool {
-	end := d.Nodes[apex].End
-	for i := apex; i < int32(len(d.Nodes)) && d.Nodes[i].Start < end; i++ {
-		if d.Nodes[i].Kind != Element {
+	end := d.nodes[apex].End
+	for i := apex; i < int32(len(d.nodes)) && d.nodes[i].Start < end; i++ {
+		if d.nodes[i].Kind != Element {
 			continue
 		}
 		for _, a := range d.Attrs(i) {
@@ -190,8 +190,8 @@ func TestC14NCases(t *testing.T) {
 }
 
 func find(d *Document, local string) int32 {
-	for i := range d.Nodes {
-		if d.Nodes[i].Kind == Element && d.Local(int32(i)) == local {
+	for i := range d.nodes {
+		if d.nodes[i].Kind == Element && d.Local(int32(i)) == local {
 			return int32(i)
 		}
 	}
@@ -307,7 +307,7 @@ func TestOffsetsAndText(t *testing.T) {
 	src := `<e:Envelope xmlns:e="urn:e"><e:Body Id="b" x="a&amp;b">t&lt;<![CDATA[c&]]></e:Body></e:Envelope>`
 	d := mustParse(t, src)
 	b := find(d, "Body")
-	n := d.Nodes[b]
+	n := d.nodes[b]
 	if got := src[n.Start:n.End]; !strings.HasPrefix(got, "<e:Body") || !strings.HasSuffix(got, "</e:Body>") {
 		t.Errorf("Start/End cover %q", got)
 	}
