@@ -165,7 +165,7 @@ func (r *fixedReader) Read(p []byte) (int, error) {
 // public key to the signature with the given nonce, and its verification.
 func TestWorkedExamples(t *testing.T) {
 	for _, tc := range []struct {
-		c                  *Curve
+		c                   *Curve
 		d, e, k, x, y, r, s string
 	}{
 		{testCurve256,

@@ -161,10 +161,10 @@ func add512(a, b *block512) {
 }
 
 type streebog struct {
-	size       int
-	h, n, sig  block512
-	buf        [64]byte
-	nbuf       int
+	size      int
+	h, n, sig block512
+	buf       [64]byte
+	nbuf      int
 }
 
 // NewStreebog512 returns Streebog with a 512-bit digest.
