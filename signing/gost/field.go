@@ -55,38 +55,99 @@ func fromBig(x *big.Int) elem {
 	return e
 }
 
-// mul sets z = x·y·R⁻¹ mod m (CIOS Montgomery multiplication).
+// mul sets z = x·y·R⁻¹ mod m (CIOS Montgomery multiplication). The two
+// sizes the curves need have their own copies, with constant loop bounds,
+// which the compiler checks once instead of at every limb.
 func (md *modulus) mul(z, x, y *elem) {
-	n := md.n
-	var t [maxLimbs + 2]uint64
-	for i := range n {
-		var c uint64
-		for j := range n {
-			hi, lo := bits.Mul64(x[j], y[i])
-			lo, cc := bits.Add64(lo, t[j], 0)
-			hi += cc
-			lo, cc = bits.Add64(lo, c, 0)
-			hi += cc
-			t[j], c = lo, hi
-		}
-		t[n], c = bits.Add64(t[n], c, 0)
-		t[n+1] = c
-		u := t[0] * md.minv
-		hi, lo := bits.Mul64(u, md.m[0])
-		_, cc := bits.Add64(lo, t[0], 0)
-		c = hi + cc
-		for j := 1; j < n; j++ {
-			hi, lo := bits.Mul64(u, md.m[j])
-			lo, cc := bits.Add64(lo, t[j], 0)
-			hi += cc
-			lo, cc = bits.Add64(lo, c, 0)
-			hi += cc
-			t[j-1], c = lo, hi
-		}
-		t[n-1], c = bits.Add64(t[n], c, 0)
-		t[n] = t[n+1] + c
+	if md.n == 4 {
+		mul4(z, x, y, &md.m, md.minv)
+	} else {
+		mul8(z, x, y, &md.m, md.minv)
 	}
-	md.reduceOnce(z, t[:n], t[n])
+}
+
+func mul4(z, x, y, m *elem, minv uint64) {
+	var t [6]uint64
+	for i := 0; i < 4; i++ {
+		var c uint64
+		yi := y[i]
+		for j := 0; j < 4; j++ {
+			hi, lo := bits.Mul64(x[j], yi)
+			lo, cc := bits.Add64(lo, t[j], 0)
+			hi += cc
+			lo, cc = bits.Add64(lo, c, 0)
+			t[j], c = lo, hi+cc
+		}
+		var cc uint64
+		t[4], cc = bits.Add64(t[4], c, 0)
+		t[5] = cc
+		u := t[0] * minv
+		hi, lo := bits.Mul64(u, m[0])
+		_, cc = bits.Add64(lo, t[0], 0)
+		c = hi + cc
+		for j := 1; j < 4; j++ {
+			hi, lo := bits.Mul64(u, m[j])
+			lo, cc := bits.Add64(lo, t[j], 0)
+			hi += cc
+			lo, cc = bits.Add64(lo, c, 0)
+			t[j-1], c = lo, hi+cc
+		}
+		t[3], cc = bits.Add64(t[4], c, 0)
+		t[4] = t[5] + cc
+	}
+	// Subtract m once if t ≥ m.
+	var d [4]uint64
+	var b uint64
+	for i := 0; i < 4; i++ {
+		d[i], b = bits.Sub64(t[i], m[i], b)
+	}
+	_, keep := bits.Sub64(t[4], 0, b)
+	mask := -keep
+	for i := 0; i < 4; i++ {
+		z[i] = t[i]&mask | d[i]&^mask
+	}
+}
+
+func mul8(z, x, y, m *elem, minv uint64) {
+	var t [10]uint64
+	for i := 0; i < 8; i++ {
+		var c uint64
+		yi := y[i]
+		for j := 0; j < 8; j++ {
+			hi, lo := bits.Mul64(x[j], yi)
+			lo, cc := bits.Add64(lo, t[j], 0)
+			hi += cc
+			lo, cc = bits.Add64(lo, c, 0)
+			t[j], c = lo, hi+cc
+		}
+		var cc uint64
+		t[8], cc = bits.Add64(t[8], c, 0)
+		t[9] = cc
+		u := t[0] * minv
+		hi, lo := bits.Mul64(u, m[0])
+		_, cc = bits.Add64(lo, t[0], 0)
+		c = hi + cc
+		for j := 1; j < 8; j++ {
+			hi, lo := bits.Mul64(u, m[j])
+			lo, cc := bits.Add64(lo, t[j], 0)
+			hi += cc
+			lo, cc = bits.Add64(lo, c, 0)
+			t[j-1], c = lo, hi+cc
+		}
+		t[7], cc = bits.Add64(t[8], c, 0)
+		t[8] = t[9] + cc
+	}
+	// Subtract m once if t ≥ m.
+	var d [8]uint64
+	var b uint64
+	for i := 0; i < 8; i++ {
+		d[i], b = bits.Sub64(t[i], m[i], b)
+	}
+	_, keep := bits.Sub64(t[8], 0, b)
+	mask := -keep
+	for i := 0; i < 8; i++ {
+		z[i] = t[i]&mask | d[i]&^mask
+	}
 }
 
 // reduceOnce sets z = v − m if v (with a carry limb) is at least m, else v.
@@ -136,15 +197,22 @@ func (md *modulus) fromMont(z, x *elem) {
 	md.mul(z, x, &one)
 }
 
-// inv sets z = x⁻¹ (0 for 0), by Fermat: x^(m−2), with a public exponent,
-// so in constant time.
+// inv sets z = x⁻¹ (0 for 0), by Fermat: x^(m−2), four bits at a time.
+// The exponent is public, so its branches tell nothing of x.
 func (md *modulus) inv(z, x *elem) {
+	var pow [16]elem
+	pow[0], pow[1] = md.one, *x
+	for i := 2; i < 16; i++ {
+		md.mul(&pow[i], &pow[i-1], x)
+	}
 	r := md.one
 	for _, b := range md.pm2 {
-		for i := 7; i >= 0; i-- {
-			md.mul(&r, &r, &r)
-			if b>>uint(i)&1 == 1 {
-				md.mul(&r, &r, x)
+		for _, w := range [2]byte{b >> 4, b & 15} {
+			for range 4 {
+				md.mul(&r, &r, &r)
+			}
+			if w != 0 {
+				md.mul(&r, &r, &pow[w])
 			}
 		}
 	}

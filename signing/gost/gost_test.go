@@ -46,6 +46,8 @@ func TestHashVectors(t *testing.T) {
 		{"94 32 bytes", wrap94, []byte("This is message, length=32 bytes"), "b1c466d37519b82e8319819ff32595e047a28cb6f83eff1c6916a815a637fffa"},
 		{"94 50 bytes", wrap94, []byte("Suppose the original message has length = 50 bytes"), "471aba57a60a770d3a76130635c1fbea4ef14de51f78b4ae57dd893b62f55208"},
 		{"94 128 U", wrap94, bytes.Repeat([]byte("U"), 128), "53a3a3ed25180cef0c1d85a074273e551c25660a87062a52d926a9e8fe5733a4"},
+		{"94 CryptoPro empty", wrapCP, nil, "981e5f3ca30c841487830f84fb433e13ac1101569b9c13584ac483234cd656c0"},
+		{"94 CryptoPro abc", wrapCP, []byte("abc"), "b285056dbf18d7392d7677369524dd14747459ed8143997e163b2986f92fd42c"},
 		{"512 M1", wrap512, []byte("012345678901234567890123456789012345678901234567890123456789012"),
 			"1b54d01a4af5b9d5cc3d86d68d285462b19abc2475222f35c085122be4ba1ffa00ad30f8767b3a82384c6574f024c311e2a481332b08ef7f41797891c1646f48"},
 		{"256 M1", wrap256, []byte("012345678901234567890123456789012345678901234567890123456789012"),
@@ -78,6 +80,7 @@ type summer = interface {
 }
 
 func wrap94() summer  { return New94(TestParamSet) }
+func wrapCP() summer  { return New94(CryptoProParamSet) }
 func wrap512() summer { return NewStreebog512() }
 func wrap256() summer { return NewStreebog256() }
 
