@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"crypto/x509"
 	_ "crypto/sha1" // registers crypto.SHA1 for peers still on it, when allowed
 	_ "crypto/sha256"
 	_ "crypto/sha512"
@@ -14,6 +15,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	"golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/kopir/kopir/signing/gost"
 )
 
 // Algorithm is a signature method: how SignedInfo is hashed and how the
@@ -53,6 +56,13 @@ const (
 	ECDSASHA256 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"
 	ECDSASHA384 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384"
 	ECDSASHA512 = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512"
+
+	// GOST, as the NCA's Kalkan and SHEP write them (protocol.md §6).
+	GOST2004        = "http://www.w3.org/2001/04/xmldsig-more#gost34310-gost34311"
+	GOST2015_512    = "urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:gostr34102015-gostr34112015-512"
+	DigestGOST94    = "http://www.w3.org/2001/04/xmldsig-more#gost34311"
+	DigestGOST12256 = "urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:gostr34112015-256"
+	DigestGOST12512 = "urn:ietf:params:xml:ns:pkigovkz:xmlsec:algorithms:gostr34112015-512"
 
 	DigestSHA1   = "http://www.w3.org/2000/09/xmldsig#sha1"
 	DigestSHA256 = "http://www.w3.org/2001/04/xmlenc#sha256"
@@ -122,7 +132,22 @@ func ecdsaRaw(pub crypto.PublicKey, der []byte) ([]byte, error) {
 	return out, nil
 }
 
+// gostAlgorithm signs with an NCA GOST key of curve c: SignatureValue is
+// r‖s, each little-endian, as gost.PrivateKey.Sign returns it.
+func gostAlgorithm(uri string, c *gost.Curve) Algorithm {
+	return Algorithm{URI: uri, NewHash: c.NewHash,
+		Verify: func(pub crypto.PublicKey, digest, sig []byte) error {
+			k, ok := pub.(*gost.PublicKey)
+			if !ok || k.Curve != c {
+				return fmt.Errorf("%s needs a key on %s, the certificate holds %T", uri, c.Name, pub)
+			}
+			return k.Verify(digest, sig)
+		}}
+}
+
 var builtinAlgorithms = []Algorithm{
+	gostAlgorithm(GOST2004, gost.CryptoProA),
+	gostAlgorithm(GOST2015_512, gost.TC26512A),
 	rsaAlgorithm(RSASHA256, crypto.SHA256, false),
 	rsaAlgorithm(RSASHA384, crypto.SHA384, false),
 	rsaAlgorithm(RSASHA512, crypto.SHA512, false),
@@ -135,6 +160,9 @@ var builtinAlgorithms = []Algorithm{
 
 var builtinDigests = []Digest{
 	{URI: DigestSHA256, NewHash: crypto.SHA256.New},
+	{URI: DigestGOST94, NewHash: gost.CryptoProA.NewHash},
+	{URI: DigestGOST12512, NewHash: gost.NewStreebog512},
+	{URI: DigestGOST12256, NewHash: gost.NewStreebog256},
 	{URI: DigestSHA384, NewHash: crypto.SHA384.New},
 	{URI: DigestSHA512, NewHash: crypto.SHA512.New},
 	{URI: DigestSHA1, NewHash: crypto.SHA1.New, Weak: true},
@@ -150,9 +178,17 @@ func findAlgorithm(uri string) (Algorithm, bool) {
 }
 
 // defaultAlgorithm picks the signature method for a key: RSA-SHA256 for RSA,
-// ECDSA with the hash matching the curve size for ECDSA.
+// ECDSA with the hash matching the curve size for ECDSA, the NCA's GOST
+// method for a GOST key.
 func defaultAlgorithm(pub crypto.PublicKey) (Algorithm, error) {
 	switch k := pub.(type) {
+	case *gost.PublicKey:
+		uri := GOST2004
+		if k.Curve == gost.TC26512A {
+			uri = GOST2015_512
+		}
+		a, _ := findAlgorithm(uri)
+		return a, nil
 	case *rsa.PublicKey:
 		a, _ := findAlgorithm(RSASHA256)
 		return a, nil
@@ -168,4 +204,35 @@ func defaultAlgorithm(pub crypto.PublicKey) (Algorithm, error) {
 		return a, nil
 	}
 	return Algorithm{}, fmt.Errorf("signing: no built-in algorithm for %T keys; give one in SignerOptions.Algorithm", pub)
+}
+
+// defaultDigest is the reference digest that goes with a key: the GOST
+// hash of its curve for a GOST key (as Kalkan pairs them), SHA-256 else.
+func defaultDigest(pub crypto.PublicKey) Digest {
+	uri := DigestSHA256
+	if k, ok := pub.(*gost.PublicKey); ok {
+		uri = DigestGOST94
+		if k.Curve == gost.TC26512A {
+			uri = DigestGOST12512
+		}
+	}
+	for _, d := range builtinDigests {
+		if d.URI == uri {
+			return d
+		}
+	}
+	return builtinDigests[0]
+}
+
+// publicKey is a certificate's key: crypto/x509's, or the GOST key it
+// leaves out.
+func publicKey(cert *x509.Certificate) (crypto.PublicKey, error) {
+	if cert.PublicKey != nil {
+		return cert.PublicKey, nil
+	}
+	pub, err := gost.PublicKeyOf(cert)
+	if err != nil {
+		return nil, err
+	}
+	return pub, nil
 }

@@ -8,9 +8,8 @@ import (
 	"fmt"
 	"os"
 
-	"software.sslmate.com/src/go-pkcs12"
-
 	"github.com/kopir/kopir/config/field"
+	"github.com/kopir/kopir/signing/pkcs12"
 )
 
 // ParseCertificates reads every CERTIFICATE block of a PEM bundle.
@@ -181,15 +180,11 @@ func LoadKeyPair(keyPath, certPath string) (crypto.Signer, []*x509.Certificate, 
 // the National Certification Authority issues keys, returning the key and
 // its chain, leaf first.
 func ParsePKCS12(data []byte, password string) (crypto.Signer, []*x509.Certificate, error) {
-	key, cert, cas, err := pkcs12.DecodeChain(data, password)
+	c, err := pkcs12.Decode(data, password)
 	if err != nil {
-		return nil, nil, fmt.Errorf("signing: PKCS#12: %w", err)
+		return nil, nil, fmt.Errorf("signing: %w", err)
 	}
-	signer, ok := key.(crypto.Signer)
-	if !ok {
-		return nil, nil, fmt.Errorf("signing: PKCS#12 holds a %T key, which cannot sign here", key)
-	}
-	return signer, append([]*x509.Certificate{cert}, cas...), nil
+	return c.Key, c.Chain, nil
 }
 
 // LoadPKCS12 reads ParsePKCS12's input from a file.

@@ -70,7 +70,11 @@ func NewSigner(key crypto.Signer, chain []*x509.Certificate, opts SignerOptions)
 		return nil, errors.New("signing: a key and its certificate are required")
 	}
 	type equaler interface{ Equal(crypto.PublicKey) bool }
-	if pub, ok := key.Public().(equaler); !ok || !pub.Equal(chain[0].PublicKey) {
+	certKey, err := publicKey(chain[0])
+	if err != nil {
+		return nil, fmt.Errorf("signing: the certificate's key: %w", err)
+	}
+	if pub, ok := key.Public().(equaler); !ok || !pub.Equal(certKey) {
 		return nil, errors.New("signing: the certificate is not for this key")
 	}
 	s := &Signer{key: key, cert: chain[0], ttl: opts.TTL, limits: opts.Limits, now: opts.Now, rand: opts.Rand,
@@ -84,7 +88,7 @@ func NewSigner(key crypto.Signer, chain []*x509.Certificate, opts SignerOptions)
 		}
 		s.alg = a
 	}
-	s.digest = builtinDigests[0]
+	s.digest = defaultDigest(key.Public())
 	if opts.Digest != nil {
 		s.digest = *opts.Digest
 	}

@@ -42,6 +42,11 @@ type Policy struct {
 	Intermediates []*x509.Certificate
 	// Pinned are leaf certificates trusted as they are, without a chain.
 	Pinned []*x509.Certificate
+	// CheckRevocation, when set, is asked about every chain built to a
+	// root (leaf first) before it is trusted: the place for OCSP or CRL
+	// checks, which Kopir does not make yet. A chain it accepted is
+	// remembered for as long as every certificate in it is valid.
+	CheckRevocation func(chain []*x509.Certificate) error
 	// Required are the parts that must be signed. Default: Body and
 	// Timestamp.
 	Required []Part
@@ -91,6 +96,7 @@ type Verifier struct {
 	p     Policy
 	roots *x509.CertPool
 	inter *x509.CertPool
+	gost  bool // a GOST-signed anchor or intermediate: chains are built by chainTo
 
 	// trusted remembers certificates whose chain was built, by the SHA-256
 	// of their DER: a gateway hears from a handful of peers, and building
@@ -137,9 +143,11 @@ func NewVerifier(p Policy) (*Verifier, error) {
 	v := &Verifier{p: p, roots: x509.NewCertPool(), inter: x509.NewCertPool(), trusted: map[[32]byte]trustedCert{}}
 	for _, c := range p.Roots {
 		v.roots.AddCert(c)
+		v.gost = v.gost || isGOST(c)
 	}
 	for _, c := range p.Intermediates {
 		v.inter.AddCert(c)
+		v.gost = v.gost || isGOST(c)
 	}
 	return v, nil
 }
@@ -379,7 +387,11 @@ func (v *Verifier) verify(envelope []byte, ahead func(*xmldoc.Document, int32) (
 	}
 	h := alg.NewHash()
 	h.Write(doc.AppendExcC14N(nil, signedInfo, siPrefixes))
-	if err := alg.Verify(cert.PublicKey, h.Sum(nil), sigValue); err != nil {
+	pub, err := publicKey(cert)
+	if err != nil {
+		return nil, &Error{Reason: ReasonKeyInfo, Msg: "the certificate's key", Err: err}
+	}
+	if err := alg.Verify(pub, h.Sum(nil), sigValue); err != nil {
 		return nil, &Error{Reason: ReasonBadSignature, Msg: "SignatureValue", Err: err}
 	}
 
@@ -730,13 +742,28 @@ func (v *Verifier) trust(cert *x509.Certificate, at time.Time) error {
 	if ok && !at.Before(tc.from) && !at.After(tc.until) {
 		return nil
 	}
-	chains, err := cert.Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: v.inter, CurrentTime: at,
-		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	var chain []*x509.Certificate
+	var err error
+	if v.gost || isGOST(cert) {
+		// crypto/x509 cannot check a GOST signature: Kopir's own path
+		// building, for GOST and RSA certificates alike.
+		chain, err = chainTo(cert, v.p.Roots, v.p.Intermediates, at)
+	} else {
+		var chains [][]*x509.Certificate
+		chains, err = cert.Verify(x509.VerifyOptions{Roots: v.roots, Intermediates: v.inter, CurrentTime: at,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+		if err == nil {
+			chain = chains[0]
+		}
+	}
+	if err == nil && v.p.CheckRevocation != nil {
+		err = v.p.CheckRevocation(chain)
+	}
 	if err != nil {
 		return &Error{Reason: ReasonUntrusted, Msg: "certificate " + IdentityOf(cert).String(), Err: err}
 	}
 	tc = trustedCert{cert: cert, from: cert.NotBefore, until: cert.NotAfter}
-	for _, c := range chains[0] {
+	for _, c := range chain {
 		if c.NotBefore.After(tc.from) {
 			tc.from = c.NotBefore
 		}

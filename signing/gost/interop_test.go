@@ -108,13 +108,17 @@ func TestOpenSSLSignatures(t *testing.T) {
 			dir := t.TempDir()
 			keyFile := filepath.Join(dir, "key.pem")
 			ossl("genpkey", "-engine", "gost", "-algorithm", tc.algorithm, "-pkeyopt", "paramset:A", "-out", keyFile)
-			fields := map[string][]byte{}
+			// The engine prints numbers in hex without leading zeros, odd
+			// lengths included.
+			fields := map[string]*big.Int{}
 			for _, m := range textField.FindAllStringSubmatch(string(ossl("pkey", "-engine", "gost", "-in", keyFile, "-text", "-noout")), -1) {
-				b, _ := hex.DecodeString(m[2])
-				fields[m[1]] = b
+				fields[m[1]], _ = new(big.Int).SetString(m[2], 16)
+			}
+			if len(fields) != 3 {
+				t.Fatalf("the engine's key text: %v", fields)
 			}
 			n := tc.curve.Size()
-			pad := func(b []byte) []byte { return new(big.Int).SetBytes(b).FillBytes(make([]byte, n)) }
+			pad := func(v *big.Int) []byte { return v.FillBytes(make([]byte, n)) }
 			key, err := gost.NewPrivateKey(tc.curve, reversed(pad(fields["Private key"])))
 			if err != nil {
 				t.Fatalf("the engine's key: %v", err)
