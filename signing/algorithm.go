@@ -4,10 +4,10 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
-	"crypto/x509"
 	_ "crypto/sha1" // registers crypto.SHA1 for peers still on it, when allowed
 	_ "crypto/sha256"
 	_ "crypto/sha512"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"hash"

@@ -30,8 +30,8 @@ func TestNCAGOSTKeysSignEnvelopes(t *testing.T) {
 	envelope := readFile(t, "testdata/envelopes/soap11-header.xml")
 	for _, tc := range []struct {
 		p12, password, ca, wrongCA string
-		method, digest           string
-		during                   time.Time
+		method, digest             string
+		during                     time.Time
 	}{
 		{"nca-gost2004.p12", "Qwerty12", "ca-gost2004.der", "ca-gost2015.der", signing.GOST2004, signing.DigestGOST94,
 			time.Date(2022, 6, 1, 9, 0, 0, 0, time.UTC)},
