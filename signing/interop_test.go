@@ -60,19 +60,22 @@ func TestXMLSec1VerifiesKopir(t *testing.T) {
 	xmlsec1(t)
 	p := fixture(t)
 	files, _ := filepath.Glob("testdata/envelopes/*.xml")
-	for _, key := range []string{"rsa", "ec"} {
-		leaf := p.rsa
-		if key == "ec" {
+	for _, key := range []string{"rsa", "ec", "rsa-smart-bridge"} {
+		leaf, opts := p.rsa, signing.SignerOptions{}
+		switch key {
+		case "ec":
 			leaf = p.ec
+		case "rsa-smart-bridge":
+			opts.Layout = signing.LayoutSmartBridge
 		}
-		s := newSigner(t, leaf, signing.SignerOptions{})
+		s := newSigner(t, leaf, opts)
 		for _, f := range files {
 			t.Run(key+"/"+filepath.Base(f), func(t *testing.T) {
 				in := readFile(t, f)
 				out := sign(t, s, in)
 				path := filepath.Join(t.TempDir(), "signed.xml")
 				os.WriteFile(path, out, 0o644)
-				args := append([]string{"--verify", "--pubkey-cert-pem", filepath.Join(p.dir, key+".pem")}, idArgs(soapNSOf(in))...)
+				args := append([]string{"--verify", "--pubkey-cert-pem", filepath.Join(p.dir, strings.TrimSuffix(key, "-smart-bridge")+".pem")}, idArgs(soapNSOf(in))...)
 				if _, err := runXMLSec(t, append(args, path)...); err != nil {
 					t.Fatalf("xmlsec1 refused Kopir's signature: %v\n%s", err, out)
 				}

@@ -23,6 +23,9 @@ type SignerOptions struct {
 	// TTL is how long the Timestamp says the message is fresh.
 	// Default: 5m.
 	TTL time.Duration
+	// Layout is how the signature is laid out in the Security header.
+	// Default: LayoutWSS4J.
+	Layout Layout
 	// Algorithm overrides the signature method chosen from the key type
 	// (RSA-SHA256 for RSA, ECDSA-SHA256/384/512 for ECDSA). A GOST signer
 	// sets it, with Digest.
@@ -58,10 +61,26 @@ type Signer struct {
 	alg     Algorithm
 	digest  Digest
 	ttl     time.Duration
+	layout  Layout
 	limits  xmldoc.Limits
 	now     func() time.Time
 	rand    io.Reader
 }
+
+// Layout is a way of laying out a transport signature (protocol.md §5).
+type Layout string
+
+// Layouts.
+const (
+	// LayoutWSS4J (the default, WSS4J's): a signed Timestamp, the
+	// certificate as a BinarySecurityToken, references to the Body and the
+	// Timestamp.
+	LayoutWSS4J Layout = ""
+	// LayoutSmartBridge (what Kalkan, NCANode and SHEP's public clients
+	// send): one reference, to the Body; no Timestamp, no token; the
+	// certificate in a KeyIdentifier.
+	LayoutSmartBridge Layout = "smart-bridge"
+)
 
 // NewSigner returns a Signer that signs with key and presents chain[0] as
 // the BinarySecurityToken. The certificate's key must be key's public key.
@@ -77,7 +96,12 @@ func NewSigner(key crypto.Signer, chain []*x509.Certificate, opts SignerOptions)
 	if pub, ok := key.Public().(equaler); !ok || !pub.Equal(certKey) {
 		return nil, errors.New("signing: the certificate is not for this key")
 	}
-	s := &Signer{key: key, cert: chain[0], ttl: opts.TTL, limits: opts.Limits, now: opts.Now, rand: opts.Rand,
+	switch opts.Layout {
+	case LayoutWSS4J, LayoutSmartBridge:
+	default:
+		return nil, fmt.Errorf("signing: layout %q is not wss4j or smart-bridge", opts.Layout)
+	}
+	s := &Signer{key: key, cert: chain[0], ttl: opts.TTL, layout: opts.Layout, limits: opts.Limits, now: opts.Now, rand: opts.Rand,
 		certB64: base64.StdEncoding.EncodeToString(chain[0].Raw)}
 	if opts.Algorithm != nil {
 		s.alg = *opts.Algorithm
@@ -165,13 +189,18 @@ func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
 	prefixes := body.Inclusive
 	bodyDigest := h.Sum(nil)
 
-	now := s.now().UTC()
-	timestamp := `<wsu:Timestamp xmlns:wsu="` + NSWSU + `" wsu:Id="` + tsID + `"><wsu:Created>` +
-		now.Format(timeLayout) + `</wsu:Created><wsu:Expires>` + now.Add(s.ttl).Format(timeLayout) +
-		`</wsu:Expires></wsu:Timestamp>`
-	h.Reset()
-	h.Write([]byte(timestamp))
-	tsDigest := h.Sum(nil)
+	wss4j := s.layout != LayoutSmartBridge
+	var timestamp string
+	var tsDigest []byte
+	if wss4j {
+		now := s.now().UTC()
+		timestamp = `<wsu:Timestamp xmlns:wsu="` + NSWSU + `" wsu:Id="` + tsID + `"><wsu:Created>` +
+			now.Format(timeLayout) + `</wsu:Created><wsu:Expires>` + now.Add(s.ttl).Format(timeLayout) +
+			`</wsu:Expires></wsu:Timestamp>`
+		h.Reset()
+		h.Write([]byte(timestamp))
+		tsDigest = h.Sum(nil)
+	}
 
 	// SignedInfo and the Timestamp are written in canonical form, with
 	// their prefixes declared on themselves, so that the bytes signed are
@@ -180,7 +209,9 @@ func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
 	si.WriteString(`<ds:SignedInfo xmlns:ds="` + NSDS + `"><ds:CanonicalizationMethod Algorithm="` + NSExcC14N +
 		`"></ds:CanonicalizationMethod><ds:SignatureMethod Algorithm="` + s.alg.URI + `"></ds:SignatureMethod>`)
 	s.writeReference(&si, bodyID, prefixes, bodyDigest)
-	s.writeReference(&si, tsID, nil, tsDigest)
+	if wss4j {
+		s.writeReference(&si, tsID, nil, tsDigest)
+	}
 	si.WriteString(`</ds:SignedInfo>`)
 	signedInfo := si.String()
 
@@ -204,14 +235,22 @@ func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
 	sec.Grow(len(signedInfo) + len(s.certB64) + 1024)
 	sec.WriteString(`<wsse:Security xmlns:wsse="` + NSWSSE + `" xmlns:wsu="` + NSWSU + `"` + soapDecl + " " +
 		soapPrefix + `:mustUnderstand="` + mustUnderstand + `">`)
-	sec.WriteString(timestamp)
-	sec.WriteString(`<wsse:BinarySecurityToken EncodingType="` + EncodingBase64Binary + `" ValueType="` +
-		ValueTypeX509v3 + `" wsu:Id="` + tokenID + `">` + s.certB64 + `</wsse:BinarySecurityToken>`)
+	if wss4j {
+		sec.WriteString(timestamp)
+		sec.WriteString(`<wsse:BinarySecurityToken EncodingType="` + EncodingBase64Binary + `" ValueType="` +
+			ValueTypeX509v3 + `" wsu:Id="` + tokenID + `">` + s.certB64 + `</wsse:BinarySecurityToken>`)
+	}
 	sec.WriteString(`<ds:Signature xmlns:ds="` + NSDS + `" Id="` + sigID + `">`)
 	sec.WriteString(signedInfo)
 	sec.WriteString(`<ds:SignatureValue>` + base64.StdEncoding.EncodeToString(sigValue) + `</ds:SignatureValue>`)
-	sec.WriteString(`<ds:KeyInfo><wsse:SecurityTokenReference><wsse:Reference URI="#` + tokenID + `" ValueType="` +
-		ValueTypeX509v3 + `"/></wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature></wsse:Security>`)
+	if wss4j {
+		sec.WriteString(`<ds:KeyInfo><wsse:SecurityTokenReference><wsse:Reference URI="#` + tokenID + `" ValueType="` +
+			ValueTypeX509v3 + `"/></wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature></wsse:Security>`)
+	} else {
+		// The Smart Bridge layout: the certificate itself in a KeyIdentifier.
+		sec.WriteString(`<ds:KeyInfo><wsse:SecurityTokenReference><wsse:KeyIdentifier EncodingType="` + EncodingBase64Binary +
+			`" ValueType="` + ValueTypeX509v3 + `">` + s.certB64 + `</wsse:KeyIdentifier></wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature></wsse:Security>`)
+	}
 
 	return splice(envelope, doc, env, sec.String(), bodyAttrs), nil
 }

@@ -628,12 +628,47 @@ func (v *Verifier) certificate(doc *xmldoc.Document, sig, security int32, ids ma
 		return nil, err
 	}
 	var der []byte
+	// x509Data reads ds:X509Data: the certificate itself, or its issuer and
+	// serial number, matched against the pinned certificates (SHEP's own
+	// answers name their key only so: its certificate is configured).
+	x509Data := func(c int32) {
+		doc.Children(c, func(x int32) bool {
+			switch {
+			case doc.Is(x, NSDS, "X509Certificate"):
+				der, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(doc.Text(x)), ""))
+				return false
+			case doc.Is(x, NSDS, "X509IssuerSerial"):
+				var cert *x509.Certificate
+				if cert, err = v.byIssuerSerial(doc, x); err == nil {
+					der = cert.Raw
+				}
+				return false
+			}
+			return true
+		})
+	}
 	doc.Children(keyInfo, func(c int32) bool {
 		switch {
 		case doc.Is(c, NSWSSE, "SecurityTokenReference"):
 			doc.Children(c, func(r int32) bool {
-				if !doc.Is(r, NSWSSE, "Reference") {
-					err = refuse(ReasonKeyInfo, "SecurityTokenReference holds %s, only a Reference is understood", doc.Name(r))
+				switch {
+				case doc.Is(r, NSWSSE, "KeyIdentifier"):
+					// The Smart Bridge layout: the whole certificate, here.
+					if vt, _ := doc.Attr(r, "", "ValueType"); vt != ValueTypeX509v3 {
+						err = refuse(ReasonKeyInfo, "key identifier value type %q is not X509v3", vt)
+						return false
+					}
+					if et, ok := doc.Attr(r, "", "EncodingType"); ok && et != EncodingBase64Binary {
+						err = refuse(ReasonKeyInfo, "key identifier encoding %q is not Base64Binary", et)
+						return false
+					}
+					der, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(doc.Text(r)), ""))
+					return false
+				case doc.Is(r, NSDS, "X509Data"):
+					x509Data(r)
+					return false
+				case !doc.Is(r, NSWSSE, "Reference"):
+					err = refuse(ReasonKeyInfo, "SecurityTokenReference holds %s, which is not understood", doc.Name(r))
 					return false
 				}
 				uri, _ := doc.Attr(r, "", "URI")
@@ -656,13 +691,7 @@ func (v *Verifier) certificate(doc *xmldoc.Document, sig, security int32, ids ma
 				return false
 			})
 		case doc.Is(c, NSDS, "X509Data"):
-			doc.Children(c, func(x int32) bool {
-				if doc.Is(x, NSDS, "X509Certificate") {
-					der, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(doc.Text(x)), ""))
-					return false
-				}
-				return true
-			})
+			x509Data(c)
 		}
 		return der == nil && err == nil
 	})

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -119,5 +120,51 @@ func TestUsageErrors(t *testing.T) {
 		if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
 			t.Errorf("kopir %v: code %d, stderr %q; want %d and %q", tt.args, r.code, r.stderr, tt.code, tt.want)
 		}
+	}
+}
+
+// TestNCAFilesCLI: the CLI reads the NCA's key files as Kalkan wrote them
+// and signs with GOST (verified by the NCA test CA that issued the key,
+// at a time it was valid), and verifies an envelope Kalkan signed in the
+// Smart Bridge layout, the certificate pinned, no Timestamp.
+func TestNCAFilesCLI(t *testing.T) {
+	const sig = "../../signing/"
+	r := kopir(t, "", nil, "verify", "--no-timestamp", "--pin", sig+"testdata/wire/nca-smartbridge-rsa.pem",
+		"--at", "2021-06-01T09:00:00Z", sig+"testdata/wire/nca-smartbridge-rsa.xml")
+	if r.code != 0 || !strings.Contains(r.stdout, "GBDFL_UniversalServiceSync") {
+		t.Fatalf("verify the Kalkan-signed envelope: %+v", r)
+	}
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.pem")
+	der, err := os.ReadFile(sig + "gost/testdata/nca/ca-gost2004.der")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	envelope, err := os.ReadFile(sig + "testdata/envelopes/soap11-header.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := kopir(t, string(envelope), map[string]string{"PW": "Qwerty12"},
+		"sign", "--p12", sig+"pkcs12/testdata/nca-gost2004.p12", "--password-env", "PW", "--layout", "smart-bridge")
+	if signed.code != 0 || !strings.Contains(signed.stdout, "gost34310-gost34311") || !strings.Contains(signed.stdout, "KeyIdentifier") ||
+		strings.Contains(signed.stdout, "Timestamp") {
+		t.Fatalf("sign with the NCA GOST key in the Smart Bridge layout: %+v", signed)
+	}
+	// The key's certificate expired in 2023: as of now it is refused, as of
+	// a moment of its life (with --at; the layout has no Timestamp) it
+	// verifies, through the NCA test CA's GOST signature.
+	r = kopir(t, signed.stdout, nil, "verify", "--trust", ca, "--no-timestamp")
+	if r.code != 1 || !strings.Contains(r.stderr, "cert_expired") {
+		t.Fatalf("verify now: %+v", r)
+	}
+	r = kopir(t, signed.stdout, nil, "verify", "--trust", ca, "--no-timestamp", "--at", "2022-06-01T09:00:00Z")
+	if r.code != 0 || !strings.Contains(r.stderr, "IIN") {
+		t.Fatalf("verify in 2022: %+v", r)
+	}
+	wrong := kopir(t, string(envelope), map[string]string{"PW": "nope"},
+		"sign", "--p12", sig+"pkcs12/testdata/nca-gost2004.p12", "--password-env", "PW")
+	if wrong.code == 0 || !strings.Contains(wrong.stderr, "wrong password") {
+		t.Fatalf("a wrong password: %+v", wrong)
 	}
 }

@@ -24,8 +24,9 @@ func runSign(ctx context.Context, e *env, args []string) int {
 	passwordEnv := fs.String("password-env", "", "environment `variable` holding the PKCS#12 password")
 	passwordFile := fs.String("password-file", "", "`file` holding the PKCS#12 password")
 	ttl := fs.Duration("ttl", signing.DefaultTTL, "Timestamp lifetime")
+	layout := fs.String("layout", "wss4j", "signature `layout`: wss4j (Timestamp, BinarySecurityToken) or smart-bridge (Body only, KeyIdentifier)")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: kopir sign (--key KEY.pem --cert CERT.pem | --p12 KEY.p12 --password-env VAR) [FILE]\n\n"+
+		fmt.Fprintln(e.stderr, "usage: kopir sign (--key KEY.pem --cert CERT.pem | --p12 KEY.p12 --password-env VAR) [--layout L] [FILE]\n\n"+
 			"Signs the SOAP envelope in FILE (or standard input) and writes it to standard output.")
 		fs.PrintDefaults()
 	}
@@ -59,7 +60,16 @@ func runSign(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "kopir sign:", err)
 		return 1
 	}
-	signer, err := signing.NewSigner(key, chain, signing.SignerOptions{TTL: *ttl})
+	var lay signing.Layout
+	switch *layout {
+	case "wss4j":
+	case "smart-bridge":
+		lay = signing.LayoutSmartBridge
+	default:
+		fmt.Fprintf(e.stderr, "kopir sign: --layout %q is not wss4j or smart-bridge\n", *layout)
+		return 2
+	}
+	signer, err := signing.NewSigner(key, chain, signing.SignerOptions{TTL: *ttl, Layout: lay})
 	if err != nil {
 		fmt.Fprintln(e.stderr, "kopir sign:", err)
 		return 1

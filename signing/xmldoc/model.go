@@ -176,17 +176,38 @@ func (d *Document) local(q qname) string {
 	return d.str(pos{q.colon + 1, q.to})
 }
 
-// Name returns element n's qualified name as written.
-func (d *Document) Name(n int32) string { return d.str(d.nodes[n].name.pos) }
+// Name returns element n's qualified name as written ("" for other nodes).
+func (d *Document) Name(n int32) string {
+	if d.nodes[n].Kind != Element {
+		return ""
+	}
+	return d.str(d.nodes[n].name.pos)
+}
 
-// Prefix returns element n's namespace prefix, "" when it has none.
-func (d *Document) Prefix(n int32) string { return d.prefix(d.nodes[n].name) }
+// Prefix returns element n's namespace prefix, "" when it has none (or is
+// not an element).
+func (d *Document) Prefix(n int32) string {
+	if d.nodes[n].Kind != Element {
+		return ""
+	}
+	return d.prefix(d.nodes[n].name)
+}
 
-// Local returns element n's local name.
-func (d *Document) Local(n int32) string { return d.local(d.nodes[n].name) }
+// Local returns element n's local name ("" for other nodes).
+func (d *Document) Local(n int32) string {
+	if d.nodes[n].Kind != Element {
+		return ""
+	}
+	return d.local(d.nodes[n].name)
+}
 
-// NS returns element n's namespace name.
-func (d *Document) NS(n int32) string { return d.uris[d.nodes[n].ns] }
+// NS returns element n's namespace name ("" for other nodes).
+func (d *Document) NS(n int32) string {
+	if d.nodes[n].Kind != Element {
+		return ""
+	}
+	return d.uris[d.nodes[n].ns]
+}
 
 // Is reports whether element n has namespace ns and local name local.
 func (d *Document) Is(n int32, ns, local string) bool {

@@ -355,3 +355,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestNamesOfOtherNodes: asking a text, comment or PI node for its name is
+// an answer (""), not a panic.
+func TestNamesOfOtherNodes(t *testing.T) {
+	d := mustParse(t, `<a>t<!--c--><?p x?><b/></a>`)
+	for i := range d.Len() {
+		n := d.Node(i)
+		name := d.Name(i) + d.Prefix(i) + d.Local(i) + d.NS(i)
+		if (n.Kind == Element) != (name != "") {
+			t.Errorf("node %d (kind %d): name %q", i, n.Kind, name)
+		}
+	}
+}
