@@ -84,3 +84,57 @@ func reverse(s []string) []string {
 	}
 	return s
 }
+
+// TestRealEnvelopedSignatures: documents Kalkan signed with enveloped
+// signatures (testdata/wire/SOURCE.md) — one RSA signer, and a co-signed
+// one with a GOST 34.10-2015 second signer — verify: digests over
+// Canonical XML 1.0 with comments, SignedInfo canonicalized in place, the
+// &#13; of Kalkan's base64. The two signers' certificates were never valid
+// at the same moment, so at each signer's time the other's certificate is
+// refused — after its signature verified.
+func TestRealEnvelopedSignatures(t *testing.T) {
+	rsaCert, err := signing.LoadCertificates("testdata/wire/nca-smartbridge-rsa.pem")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gostCert := ncaCert(t, "individual-gost2015.der")
+	pinned := []*x509.Certificate{rsaCert[0], gostCert}
+	in2021 := func() time.Time { return time.Date(2021, 6, 1, 9, 0, 0, 0, time.UTC) }
+	in2023 := func() time.Time { return time.Date(2023, 1, 10, 9, 0, 0, 0, time.UTC) }
+
+	one := readFile(t, "testdata/wire/nca-enveloped-rsa.xml")
+	res, err := newVerifier(t, signing.Policy{Pinned: pinned, Now: in2021}).VerifyEnveloped(one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 1 || string(res[0].Body) != "<a><b>test</b></a>" || res[0].Algorithm != signing.RSASHA256 {
+		t.Fatalf("results %+v", res)
+	}
+	tampered := strings.Replace(string(one), "<b>test</b>", "<b>tost</b>", 1)
+	if _, err := newVerifier(t, signing.Policy{Pinned: pinned, Now: in2021}).VerifyEnveloped([]byte(tampered)); !isReason(err, signing.ReasonDigestMismatch) {
+		t.Errorf("tampered: %v", err)
+	}
+
+	two := readFile(t, "testdata/wire/nca-enveloped-rsa-gost2015.xml")
+	// In 2021 the RSA signer verifies, and the GOST signature too — its
+	// certificate is refused only afterwards, as not yet valid.
+	_, err = newVerifier(t, signing.Policy{Pinned: pinned, Now: in2021}).VerifyEnveloped(two)
+	if !isReason(err, signing.ReasonCertExpired) || !strings.Contains(err.Error(), "valid from 2022-07-28") {
+		t.Fatalf("in 2021: %v", err)
+	}
+	// In 2023 the RSA signer's certificate has expired.
+	_, err = newVerifier(t, signing.Policy{Pinned: pinned, Now: in2023}).VerifyEnveloped(two)
+	if !isReason(err, signing.ReasonCertExpired) || !strings.Contains(err.Error(), "valid from 2021-01-18") {
+		t.Fatalf("in 2023: %v", err)
+	}
+	// The GOST co-signer signed the document with the first signature in
+	// it: without it, its digest no longer matches.
+	sigs := regexp.MustCompile(`(?s)<ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#">.*?</ds:Signature>`).FindAllString(string(two), -1)
+	if len(sigs) != 2 {
+		t.Fatalf("%d signatures in the co-signed document", len(sigs))
+	}
+	stripped := strings.Replace(string(two), sigs[0], "", 1)
+	if _, err = newVerifier(t, signing.Policy{Pinned: pinned, Now: in2023}).VerifyEnveloped([]byte(stripped)); !isReason(err, signing.ReasonDigestMismatch) {
+		t.Fatalf("the first signature removed: %v", err)
+	}
+}

@@ -162,6 +162,25 @@ func TestNCAFilesCLI(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stderr, "IIN") {
 		t.Fatalf("verify in 2022: %+v", r)
 	}
+	// A payload, signed enveloped with the GOST 2015 key, verified the same
+	// way: the Kalkan-signed one first.
+	r = kopir(t, "", nil, "verify", "--enveloped", "--pin", sig+"testdata/wire/nca-smartbridge-rsa.pem",
+		"--at", "2021-06-01T09:00:00Z", sig+"testdata/wire/nca-enveloped-rsa.xml")
+	if r.code != 0 || r.stdout != "<a><b>test</b></a>" {
+		t.Fatalf("verify --enveloped the Kalkan-signed document: %+v", r)
+	}
+	payload := kopir(t, `<Request xmlns="http://gbdulinfobybin_v2.egp.gbdul.tamur.kz"><BIN xmlns="">121140000109</BIN></Request>`,
+		map[string]string{"PW": "Aa123456"}, "sign", "--enveloped", "--p12", sig+"pkcs12/testdata/nca-gost2015.p12", "--password-env", "PW")
+	if payload.code != 0 || !strings.Contains(payload.stdout, "gostr34102015-gostr34112015-512") {
+		t.Fatalf("sign --enveloped: %+v", payload)
+	}
+	ca15 := filepath.Join(dir, "ca15.pem")
+	der15, _ := os.ReadFile(sig + "gost/testdata/nca/ca-gost2015.der")
+	os.WriteFile(ca15, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der15}), 0o644)
+	r = kopir(t, payload.stdout, nil, "verify", "--enveloped", "--trust", ca15, "--at", "2023-01-10T00:00:00Z")
+	if r.code != 0 || !strings.Contains(r.stdout, "121140000109") {
+		t.Fatalf("verify --enveloped the GOST-signed payload: %+v", r)
+	}
 	wrong := kopir(t, string(envelope), map[string]string{"PW": "nope"},
 		"sign", "--p12", sig+"pkcs12/testdata/nca-gost2004.p12", "--password-env", "PW")
 	if wrong.code == 0 || !strings.Contains(wrong.stderr, "wrong password") {

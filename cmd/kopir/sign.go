@@ -24,6 +24,7 @@ func runSign(ctx context.Context, e *env, args []string) int {
 	passwordEnv := fs.String("password-env", "", "environment `variable` holding the PKCS#12 password")
 	passwordFile := fs.String("password-file", "", "`file` holding the PKCS#12 password")
 	ttl := fs.Duration("ttl", signing.DefaultTTL, "Timestamp lifetime")
+	enveloped := fs.Bool("enveloped", false, "sign a whole XML document with an enveloped signature (payloads: GBD UL requests) instead of a SOAP envelope")
 	layout := fs.String("layout", "wss4j", "signature `layout`: wss4j (Timestamp, BinarySecurityToken) or smart-bridge (Body only, KeyIdentifier)")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: kopir sign (--key KEY.pem --cert CERT.pem | --p12 KEY.p12 --password-env VAR) [--layout L] [FILE]\n\n"+
@@ -79,7 +80,11 @@ func runSign(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "kopir sign:", err)
 		return 1
 	}
-	out, err := signer.Sign(ctx, in)
+	sign := signer.Sign
+	if *enveloped {
+		sign = signer.SignEnveloped
+	}
+	out, err := sign(ctx, in)
 	if err != nil {
 		fmt.Fprintln(e.stderr, "kopir sign:", err)
 		return 1
@@ -103,8 +108,9 @@ func runVerify(_ context.Context, e *env, args []string) int {
 	allowSHA1 := fs.Bool("allow-sha1", false, "accept SHA-1 signature and digest methods")
 	noTimestamp := fs.Bool("no-timestamp", false, "do not require a signed Timestamp")
 	at := fs.String("at", "", "verify as of this RFC 3339 `time` instead of now")
+	enveloped := fs.Bool("enveloped", false, "verify the enveloped signatures of a whole XML document (payloads) instead of a SOAP envelope's")
 	fs.Usage = func() {
-		fmt.Fprintln(e.stderr, "usage: kopir verify --trust CERTS.pem [FILE]\n\n"+
+		fmt.Fprintln(e.stderr, "usage: kopir verify (--trust CERTS.pem | --pin CERT.pem) [--enveloped] [FILE]\n\n"+
 			"Verifies the envelope in FILE (or standard input). Exit 0: the canonical signed Body on\n"+
 			"standard output, the signer on standard error. Exit 1: the reason on standard error.")
 		fs.PrintDefaults()
@@ -151,14 +157,21 @@ func runVerify(_ context.Context, e *env, args []string) int {
 		fmt.Fprintln(e.stderr, "kopir verify:", err)
 		return 1
 	}
+	if *enveloped {
+		results, err := v.VerifyEnveloped(in)
+		if err != nil {
+			refused(e, err)
+			return 1
+		}
+		e.stdout.Write(results[0].Body)
+		for _, r := range results {
+			fmt.Fprintf(e.stderr, "kopir verify: signed by %s, %s\n", r.Identity, r.Algorithm)
+		}
+		return 0
+	}
 	res, err := v.Verify(in)
 	if err != nil {
-		var se *signing.Error
-		if errors.As(err, &se) {
-			fmt.Fprintf(e.stderr, "kopir verify: refused (%s): %v\n", se.Reason, err)
-		} else {
-			fmt.Fprintln(e.stderr, "kopir verify:", err)
-		}
+		refused(e, err)
 		return 1
 	}
 	e.stdout.Write(res.Body)
@@ -199,3 +212,13 @@ type stringList []string
 
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(s string) error { *l = append(*l, s); return nil }
+
+// refused says why a signature was refused, its reason first.
+func refused(e *env, err error) {
+	var se *signing.Error
+	if errors.As(err, &se) {
+		fmt.Fprintf(e.stderr, "kopir verify: refused (%s): %v\n", se.Reason, err)
+		return
+	}
+	fmt.Fprintln(e.stderr, "kopir verify:", err)
+}

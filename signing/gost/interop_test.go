@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/kopir/kopir/signing/gost"
+	"github.com/kopir/kopir/signing/internal/tooltest"
 )
 
 // The OpenSSL gost engine (Debian's libengine-gost-openssl) and gostsum
@@ -29,66 +30,11 @@ import (
 //     (-md_gost94, with the CryptoPro S-box) as Sum returns them;
 //     `gostsum -t` (the test S-box) prints GOST 94 reversed.
 
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("KOPIR_REQUIRE_TOOLS") != "" {
-			t.Fatalf("%s is required (KOPIR_REQUIRE_TOOLS is set) but not installed", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
+func requireTool(t *testing.T, name string) string { return tooltest.Require(t, name) }
 
-// engine runs openssl with the gost engine, skipping (or failing under
-// KOPIR_REQUIRE_TOOLS) where the engine is missing.
-func engine(t *testing.T) func(args ...string) []byte {
-	t.Helper()
-	openssl := requireTool(t, "openssl")
-	run := func(args ...string) ([]byte, error) {
-		cmd := exec.Command(openssl, args...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			return out, &execError{err, stderr.String(), args}
-		}
-		return out, nil
-	}
-	if _, err := run("engine", "gost"); err != nil {
-		if os.Getenv("KOPIR_REQUIRE_TOOLS") != "" {
-			t.Fatalf("the OpenSSL gost engine is required (libengine-gost-openssl): %v", err)
-		}
-		t.Skipf("no OpenSSL gost engine: %v", err)
-	}
-	return func(args ...string) []byte {
-		t.Helper()
-		out, err := run(args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
-}
+func engine(t *testing.T) func(args ...string) []byte { return tooltest.OpenSSLGOST(t) }
 
-type execError struct {
-	err    error
-	stderr string
-	args   []string
-}
-
-func (e *execError) Error() string {
-	return "openssl " + strings.Join(e.args, " ") + ": " + e.err.Error() + ": " + e.stderr
-}
-
-func reversed(b []byte) []byte {
-	r := bytes.Clone(b)
-	for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
-		r[i], r[j] = r[j], r[i]
-	}
-	return r
-}
+func reversed(b []byte) []byte { return tooltest.Reversed(b) }
 
 var textField = regexp.MustCompile(`(?m)^\s*(Private key|X|Y):\s*([0-9A-Fa-f]+)\s*$`)
 

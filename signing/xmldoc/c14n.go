@@ -45,6 +45,11 @@ type canonicalizer struct {
 	marks    []mark   // per open element, the stacks' lengths before it
 	out      []NSDecl // declarations to render on the element being started
 	attrs    []attr   // scratch: one element's attributes, sorted
+	// inclusiveAll writes Canonical XML 1.0 (inclusive) instead, keeping
+	// comments when comments, leaving out the subtrees in omit.
+	inclusiveAll bool
+	comments     bool
+	omit         []int32
 }
 
 type mark struct{ scope, rendered int }
@@ -155,6 +160,11 @@ func (c *canonicalizer) push(t startTag, apex bool) bool {
 		c.scope = append(c.scope, t.decls...)
 	}
 	c.out = c.out[:0]
+	if c.inclusiveAll {
+		c.pushInclusive()
+		c.rendered = append(c.rendered, c.out...)
+		return len(c.out) == 0
+	}
 	c.utilize(c.d.prefix(t.name), false)
 	for _, a := range t.attrs {
 		if a.name.colon != noColon {
@@ -263,7 +273,14 @@ func (c *canonicalizer) element(n int32) {
 		child := &d.nodes[ch]
 		switch child.Kind {
 		case Element:
+			if len(c.omit) > 0 && slices.Contains(c.omit, ch) {
+				continue
+			}
 			c.element(ch)
+		case Comment:
+			if c.comments {
+				c.appendLeaf(*child)
+			}
 		case Text:
 			c.dst = appendCanonicalText(c.dst, d.str(child.raw), child.CDATA)
 		case ProcInst:

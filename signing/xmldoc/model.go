@@ -143,6 +143,10 @@ type Document struct {
 	uris  []string // interned namespace names; uris[0] is ""
 	extra string   // strings added by AddAttr
 	canon *Canonical
+	// outside are the comments and processing instructions before and
+	// after the root element, which only document-level canonical forms
+	// write.
+	outside []Node
 }
 
 const extraBit = -1 << 31

@@ -143,3 +143,42 @@ func knownToPart(d *Document) bool {
 	}
 	return false
 }
+
+// TestInclusiveAgainstXmllint holds Canonical XML 1.0 with comments (what
+// enveloped payload signatures use) to libxml2's xmllint --c14n, on the
+// same corpus, whole documents, comments and all.
+func TestInclusiveAgainstXmllint(t *testing.T) {
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		if os.Getenv("KOPIR_REQUIRE_TOOLS") != "" {
+			t.Fatal("xmllint is required (KOPIR_REQUIRE_TOOLS is set) but not installed")
+		}
+		t.Skip("xmllint not installed")
+	}
+	docs := corpus(t)
+	docs["outside.xml"] = []byte("<?pi first?><!-- before --><r xmlns=\"urn:a\" xmlns:p=\"urn:p\"><p:x xmlns=\"urn:b\" a='1'>t<!--c--></p:x><y xmlns=\"\"/></r><!--after--><?pi last?>")
+	dir := t.TempDir()
+	compared := 0
+	for _, name := range slices.Sorted(maps.Keys(docs)) {
+		src := docs[name]
+		d, err := Parse(src, Limits{MaxBytes: 1 << 16, MaxDepth: 32})
+		if err != nil || knownToPart(d) && !strings.HasPrefix(name, "outside") {
+			continue
+		}
+		f := filepath.Join(dir, "in.xml")
+		if err := os.WriteFile(f, src, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		want, err := exec.Command(xmllint, "--nonet", "--c14n", f).Output()
+		if err != nil {
+			continue // xmllint refuses: compared by TestCorpusAgainstXmllint's rules
+		}
+		if got := d.AppendC14N(nil, d.Root, true); !bytes.Equal(got, want) {
+			t.Errorf("%s: canonical forms differ\ninput:   %q\nKopir:   %q\nxmllint: %q", name, src, got, want)
+		}
+		compared++
+	}
+	if compared < 10 {
+		t.Fatalf("only %d documents compared", compared)
+	}
+}

@@ -145,13 +145,19 @@ func (p *parser) document() error {
 			}
 			return p.errf("text after the root element")
 		case strings.HasPrefix(s[p.i:], "<!--"):
-			if _, err := p.comment(); err != nil {
+			start := p.i
+			raw, err := p.comment()
+			if err != nil {
 				return err
 			}
+			p.d.outside = append(p.d.outside, Node{Kind: Comment, raw: raw, Start: start, End: p.i, Parent: None})
 		case strings.HasPrefix(s[p.i:], "<?"):
-			if _, err := p.procInst(); err != nil {
+			start := p.i
+			raw, err := p.procInst()
+			if err != nil {
 				return err
 			}
+			p.d.outside = append(p.d.outside, Node{Kind: ProcInst, raw: raw, Start: start, End: p.i, Parent: None})
 		case strings.HasPrefix(s[p.i:], "<!"):
 			return p.bang()
 		default:
