@@ -104,15 +104,36 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
 	signer := g.metrics.InstrumentSigner(rawSigner)
+	// Each upstream signs in its own layout, with the one key.
+	signerFor := func(u exchange.Config) (metrics.Signer, error) {
+		if u.Layout == signing.LayoutWSS4J {
+			return signer, nil
+		}
+		s, err := signing.NewSigner(key, chain, signing.SignerOptions{Now: now, Layout: u.Layout})
+		if err != nil {
+			return nil, fmt.Errorf("%s.layout: %w", u.System, err)
+		}
+		return g.metrics.InstrumentSigner(s), nil
+	}
 	if g.Outbox, err = newOutbox(ctx, cfg.Reports, g.metrics, o); err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
 	o.Observers = append(o.Observers, g.metrics, g.Outbox)
-	if g.SHEP, err = newExchange(cfg.SHEP, signer, g.metrics, o); err != nil {
+	shepSigner, err := signerFor(cfg.SHEP)
+	if err != nil {
 		g.Outbox.Close()
 		return nil, err
 	}
-	if g.Payments, err = newExchange(cfg.Payments, signer, g.metrics, o); err != nil {
+	paySigner, err := signerFor(cfg.Payments)
+	if err != nil {
+		g.Outbox.Close()
+		return nil, err
+	}
+	if g.SHEP, err = newExchange(cfg.SHEP, shepSigner, g.metrics, o); err != nil {
+		g.Outbox.Close()
+		return nil, err
+	}
+	if g.Payments, err = newExchange(cfg.Payments, paySigner, g.metrics, o); err != nil {
 		g.Outbox.Close()
 		return nil, err
 	}

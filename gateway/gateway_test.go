@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kopir/kopir/config"
+	"github.com/kopir/kopir/gateway/shep/exchange"
 	"github.com/kopir/kopir/signing/devpki"
 )
 
@@ -247,5 +248,63 @@ func TestMaintenanceToken(t *testing.T) {
 	}
 	if code := put("Bearer a-long-ops-token-0123"); code != 200 || !g.Health.Maintenance() {
 		t.Fatalf("with the token: %d, maintenance %v", code, g.Health.Maintenance())
+	}
+}
+
+// TestUpstreamSignatureProfile: each upstream signs in the layout its
+// section names — the Smart Bridge one for SHEP here, WSS4J's for the
+// payment gateway — with the one identity.
+func TestUpstreamSignatureProfile(t *testing.T) {
+	got := make(chan []byte, 2)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- b
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer upstream.Close()
+	ca, err := devpki.NewCA(devpki.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	leaf, err := ca.Issue(devpki.ECDSAP256, devpki.GatewaySubject, time.Now().Add(-time.Hour), time.Now().Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := devpki.FilesFor(dir, "gateway")
+	leaf.Write(files, "pw")
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, []byte(certPEM(t, ca)), 0o644)
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+identity: {key: %q, cert: %q}
+shep: {url: %q, sender_id: k, trust: [%q], layout: smart-bridge, require: [body], attempts: 1}
+payments: {url: %q, sender_id: k, trust: [%q], attempts: 1}
+reports: {from: kopir@example.kz, database: %q, smtp: {host: 127.0.0.1, tls: none}}
+allow_anonymous: true
+`, files.Key, files.Cert, upstream.URL+"/", caFile, upstream.URL+"/", caFile, filepath.Join(dir, "outbox.db"))), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.SHEP.Require[0] != "Body" || cfg.Payments.Layout != "" {
+		t.Fatalf("decoded %+v, %+v", cfg.SHEP.Require, cfg.Payments.Layout)
+	}
+	g, err := New(context.Background(), cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	g.SHEP.Do(context.Background(), exchange.Call{ServiceID: "GBDFL_UniversalServiceSync", Payload: []byte("<iin>880101300010</iin>")})
+	shep := string(<-got)
+	g.Payments.Do(context.Background(), exchange.Call{ServiceID: "PSHEP_PaymentInfoSync", Payload: []byte("<x/>")})
+	pay := string(<-got)
+	if !strings.Contains(shep, "KeyIdentifier") || strings.Contains(shep, "Timestamp") || strings.Contains(shep, "BinarySecurityToken") {
+		t.Errorf("SHEP's request is not in the Smart Bridge layout:\n%s", shep)
+	}
+	if !strings.Contains(pay, "BinarySecurityToken") || !strings.Contains(pay, "Timestamp") {
+		t.Errorf("the payment gateway's request is not in WSS4J's layout:\n%s", pay)
+	}
+	if _, err := config.Parse([]byte(strings.Replace(fmt.Sprintf("shep: {layout: %s}", "sideways"), "", "", 1)), func(string) string { return "" }); err == nil ||
+		!strings.Contains(err.Error(), "sideways") {
+		t.Errorf("a bad layout: %v", err)
 	}
 }

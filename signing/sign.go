@@ -439,3 +439,25 @@ func isNCName(s string) bool {
 	c := s[0]
 	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80
 }
+
+// UnmarshalText reads a layout as configuration writes it: wss4j or
+// smart-bridge.
+func (l *Layout) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "wss4j", "":
+		*l = LayoutWSS4J
+	case string(LayoutSmartBridge):
+		*l = LayoutSmartBridge
+	default:
+		return fmt.Errorf("%q is not wss4j or smart-bridge", b)
+	}
+	return nil
+}
+
+// MarshalText writes a layout as configuration reads it.
+func (l Layout) MarshalText() ([]byte, error) {
+	if l == LayoutWSS4J {
+		return []byte("wss4j"), nil
+	}
+	return []byte(l), nil
+}

@@ -808,3 +808,17 @@ func (v *Verifier) trust(cert *x509.Certificate, at time.Time) error {
 	v.mu.Unlock()
 	return nil
 }
+
+// UnmarshalText reads a part as configuration writes it: body, timestamp
+// (any case).
+func (p *Part) UnmarshalText(b []byte) error {
+	switch strings.ToLower(string(b)) {
+	case "body":
+		*p = PartBody
+	case "timestamp":
+		*p = PartTimestamp
+	default:
+		return fmt.Errorf("%q is not body or timestamp", b)
+	}
+	return nil
+}

@@ -127,6 +127,16 @@ type Config struct {
 	Pinned []string `yaml:"pinned"`
 	// ClockSkew is tolerated in response Timestamps. Default: 60s.
 	ClockSkew time.Duration `yaml:"clock_skew"`
+	// Layout is how requests are signed: wss4j (a signed Timestamp, the
+	// certificate as a BinarySecurityToken) or smart-bridge (the Body
+	// only, the certificate in a KeyIdentifier: what Kalkan and SHEP's
+	// public clients send, protocol.md §5). Default: wss4j, which the
+	// bundled mock requires until it speaks the real SHEP.
+	Layout signing.Layout `yaml:"layout"`
+	// Require are the parts an answer's signature must cover: body, and
+	// timestamp. SHEP signs its answers without a Timestamp. Default:
+	// [body, timestamp].
+	Require []signing.Part `yaml:"require"`
 	// Timeout bounds each attempt. Default: 30s.
 	Timeout time.Duration `yaml:"timeout"`
 	// Attempts is how many times a call is tried, 1..10. Default: 3.
@@ -207,6 +217,16 @@ func (c *Config) Validate(getenv func(string) string) error {
 	if c.BackoffMin > c.BackoffMax {
 		e.Add("backoff_min", "greater than backoff_max")
 	}
+	switch c.Layout {
+	case signing.LayoutWSS4J, signing.LayoutSmartBridge:
+	default:
+		e.Add("layout", "%q is not wss4j or smart-bridge", c.Layout)
+	}
+	for i, p := range c.Require {
+		if p != signing.PartBody && p != signing.PartTimestamp {
+			e.Add(fmt.Sprintf("require[%d]", i), "%q is not body or timestamp", p)
+		}
+	}
 	switch c.DataMode {
 	case shep.DataChildren, shep.DataEscaped, shep.DataCDATA:
 	default:
@@ -232,7 +252,7 @@ func (c *Config) Policy() (signing.Policy, error) {
 	if err != nil {
 		return signing.Policy{}, fmt.Errorf("pinned: %w", err)
 	}
-	return signing.Policy{Roots: roots, Pinned: pinned, ClockSkew: c.ClockSkew}, nil
+	return signing.Policy{Roots: roots, Pinned: pinned, ClockSkew: c.ClockSkew, Required: c.Require}, nil
 }
 
 // Config is the TLS configuration the files describe; nil when none is
