@@ -33,6 +33,7 @@ import (
 	"github.com/kopir/kopir/gateway/api/access"
 	"github.com/kopir/kopir/gateway/ops/health"
 	"github.com/kopir/kopir/gateway/report/outbox"
+	"github.com/kopir/kopir/gateway/shep/ncanode"
 	"github.com/kopir/kopir/gateway/shep/exchange"
 	"github.com/kopir/kopir/signing"
 )
@@ -73,6 +74,19 @@ type Config struct {
 	AllowAnonymous bool `yaml:"allow_anonymous"`
 	// Ops is the operators' listener: metrics, health, maintenance.
 	Ops health.Config `yaml:"ops"`
+	// Signing is who signs: Kopir with identity's key, or NCANode.
+	Signing Signing `yaml:"signing"`
+}
+
+// Signing chooses the signer back end.
+type Signing struct {
+	// Backend is local (Kopir signs with identity's key) or ncanode
+	// (NCANode signs, in the Smart Bridge layout, with the key file it
+	// is sent). Default: local.
+	Backend string `yaml:"backend"`
+	// NCANode is NCANode's section (backend: ncanode). Its key and
+	// password default to identity.p12 and identity.p12_password.
+	NCANode ncanode.Config `yaml:"ncanode"`
 }
 
 // Services are service ids; empty ones take the adapters' defaults.
@@ -132,6 +146,18 @@ func (c *Config) defaults() {
 	if c.MCI == nil {
 		c.MCI = maps.Clone(payments.DefaultMCI)
 	}
+	if c.Signing.Backend == "" {
+		c.Signing.Backend = "local"
+	}
+	if n := &c.Signing.NCANode; c.Signing.Backend == "ncanode" {
+		if n.Key == "" {
+			n.Key = c.Identity.P12
+		}
+		if !n.Password.Set() {
+			n.Password = c.Identity.P12Password
+		}
+		n.SetDefaults()
+	}
 	c.SHEP.System, c.Payments.System = "shep", "payments"
 	c.SHEP.SetDefaults()
 	c.Payments.SetDefaults()
@@ -173,6 +199,18 @@ func (c *Config) Validate(getenv func(string) string) error {
 		e.Add("ops.listen", "must differ from listen: metrics and health have their own listener")
 	}
 	e.Nest("ops", c.Ops.Validate(getenv))
+	switch c.Signing.Backend {
+	case "local":
+	case "ncanode":
+		e.Nest("signing.ncanode", c.Signing.NCANode.Validate(getenv))
+		for _, u := range []*exchange.Config{&c.SHEP, &c.Payments} {
+			if u.Layout != signing.LayoutSmartBridge {
+				e.Add(u.System+".layout", "NCANode signs in the smart-bridge layout only: set layout: smart-bridge")
+			}
+		}
+	default:
+		e.Add("signing.backend", "%q is not local or ncanode", c.Signing.Backend)
+	}
 	return e.Err()
 }
 

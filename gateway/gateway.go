@@ -36,6 +36,7 @@ import (
 	"github.com/kopir/kopir/gateway/ops/metrics"
 	"github.com/kopir/kopir/gateway/report/outbox"
 	"github.com/kopir/kopir/gateway/shep/exchange"
+	"github.com/kopir/kopir/gateway/shep/ncanode"
 	"github.com/kopir/kopir/signing"
 )
 
@@ -104,9 +105,18 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 		return nil, fmt.Errorf("tls: %w", err)
 	}
 	signer := g.metrics.InstrumentSigner(rawSigner)
+	if cfg.Signing.Backend == "ncanode" {
+		remote, err := ncanode.New(cfg.Signing.NCANode, ncanode.Options{Getenv: o.Getenv, Clock: o.Clock, Observer: g.metrics})
+		if err != nil {
+			return nil, fmt.Errorf("signing.ncanode: %w", err)
+		}
+		// NCANode signs every request (and the readiness probe), in the
+		// Smart Bridge layout configuration has checked the upstreams use.
+		signer = g.metrics.InstrumentSigner(remote)
+	}
 	// Each upstream signs in its own layout, with the one key.
 	signerFor := func(u exchange.Config) (metrics.Signer, error) {
-		if u.Layout == signing.LayoutWSS4J {
+		if u.Layout == signing.LayoutWSS4J || cfg.Signing.Backend == "ncanode" {
 			return signer, nil
 		}
 		s, err := signing.NewSigner(key, chain, signing.SignerOptions{Now: now, Layout: u.Layout})

@@ -22,6 +22,7 @@ import (
 
 	"github.com/kopir/kopir/config"
 	"github.com/kopir/kopir/gateway/shep/exchange"
+	ncanodemock "github.com/kopir/kopir/mocks/ncanode"
 	"github.com/kopir/kopir/signing/devpki"
 )
 
@@ -306,5 +307,64 @@ allow_anonymous: true
 	if _, err := config.Parse([]byte(strings.Replace(fmt.Sprintf("shep: {layout: %s}", "sideways"), "", "", 1)), func(string) string { return "" }); err == nil ||
 		!strings.Contains(err.Error(), "sideways") {
 		t.Errorf("a bad layout: %v", err)
+	}
+}
+
+// TestNCANodeBackend: with signing.backend ncanode, requests are signed by
+// NCANode (the fake, doing it with the NCA's GOST test key Kopir hands it)
+// in the Smart Bridge layout, and its calls are counted; a layout NCANode
+// cannot produce is refused by configuration, field by field.
+func TestNCANodeBackend(t *testing.T) {
+	fake := httptest.NewServer(ncanodemock.New(nil))
+	defer fake.Close()
+	got := make(chan []byte, 1)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- b
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer upstream.Close()
+	dir := t.TempDir()
+	ca := filepath.Join(dir, "ca.der.pem")
+	der, _ := os.ReadFile("../signing/gost/testdata/nca/ca-gost2015.der")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	base := fmt.Sprintf(`
+identity: {p12: ../signing/pkcs12/testdata/nca-gost2015.p12, p12_password: {env: P12}}
+signing: {backend: ncanode, ncanode: {url: %q}}
+shep: {url: %q, sender_id: k, trust: [%q], layout: %%s, attempts: 1}
+payments: {url: %q, sender_id: k, trust: [%q], layout: smart-bridge, attempts: 1}
+reports: {from: kopir@example.kz, database: %q, smtp: {host: 127.0.0.1, tls: none}}
+allow_anonymous: true
+`, fake.URL, upstream.URL+"/", ca, upstream.URL+"/", ca, filepath.Join(dir, "outbox.db"))
+	getenv := func(k string) string { return map[string]string{"P12": "Aa123456"}[k] }
+	if _, err := config.Parse([]byte(fmt.Sprintf(base, "wss4j")), getenv); err == nil || !strings.Contains(err.Error(), "shep.layout") {
+		t.Fatalf("a layout NCANode cannot sign: %v", err)
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(base, "smart-bridge")), getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	g, err := New(context.Background(), cfg, Options{Getenv: getenv, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	g.SHEP.Do(context.Background(), exchange.Call{ServiceID: "GBDFL_UniversalServiceSync", Payload: []byte("<x/>")})
+	req := string(<-got)
+	if !strings.Contains(req, "KeyIdentifier") || !strings.Contains(req, "gostr34102015-gostr34112015-512") {
+		t.Fatalf("the request is not NCANode's GOST Smart Bridge signature:\n%s", req)
+	}
+	families, _ := reg.Gather()
+	found := false
+	for _, f := range families {
+		if f.GetName() == "kopir_ncanode_calls_total" {
+			for _, m := range f.GetMetric() {
+				found = found || m.GetCounter().GetValue() >= 1 && strings.Contains(m.String(), "/wsse/sign")
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no kopir_ncanode_calls_total for /wsse/sign")
 	}
 }

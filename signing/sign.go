@@ -151,7 +151,7 @@ func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
 	)
 	// In place: what is taken from the document is copied into the
 	// output, which is built anew.
-	doc, err := parse(envelope, xmldoc.Options{Limits: s.limits, Canonicalize: func(d *xmldoc.Document, n int32) (xmldoc.C14N, bool) {
+	doc, err := parse(envelope, xmldoc.Options{Limits: s.limits, InPlace: true, Canonicalize: func(d *xmldoc.Document, n int32) (xmldoc.C14N, bool) {
 		if seen || !isEnvelopeBody(d, n) {
 			return xmldoc.C14N{}, false
 		}

@@ -263,10 +263,9 @@ func isReason(err error, r signing.Reason) bool {
 	return errors.As(err, &e) && e.Reason == r
 }
 
-// TestVerifiedOutlivesEnvelope: nothing a caller keeps may share the
-// envelope's memory (a reader that aliased it, as an earlier one did, would
-// fail here). Overwriting the envelope after Verify changes neither the
-// verified Body nor an error quoting it.
+// TestVerifiedOutlivesEnvelope: envelopes are read in place, so nothing a
+// caller keeps may share their memory. Overwriting the envelope after
+// Verify changes neither the verified Body nor an error quoting it.
 func TestVerifiedOutlivesEnvelope(t *testing.T) {
 	p := fixture(t)
 	v := newVerifier(t, signing.Policy{})

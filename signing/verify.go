@@ -283,7 +283,7 @@ func first(doc *xmldoc.Document, parent int32, ns, local string) int32 {
 func (v *Verifier) verify(envelope []byte, ahead func(*xmldoc.Document, int32) (xmldoc.C14N, bool)) (*Result, error) {
 	// In place: nothing taken from the document outlives this call but
 	// copies (the Result's Body is the reader's own buffer or a copy).
-	opts := xmldoc.Options{Limits: v.p.Limits}
+	opts := xmldoc.Options{Limits: v.p.Limits, InPlace: true}
 	if ahead != nil {
 		opts.Canonicalize = ahead
 		opts.IDAttrs = v.p.IDAttrs

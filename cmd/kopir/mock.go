@@ -12,6 +12,7 @@ import (
 	"time"
 
 	mailboxmock "github.com/kopir/kopir/mocks/mailbox"
+	ncanodemock "github.com/kopir/kopir/mocks/ncanode"
 	paymentsmock "github.com/kopir/kopir/mocks/payments"
 	shepmock "github.com/kopir/kopir/mocks/shep"
 	"github.com/kopir/kopir/signing"
@@ -43,10 +44,13 @@ func runMock(ctx context.Context, e *env, args []string) int {
 	if len(args) > 0 && args[0] == "mailbox" {
 		return runMailbox(ctx, e, args[1:])
 	}
+	if len(args) > 0 && args[0] == "ncanode" {
+		return runNCANode(ctx, e, args[1:])
+	}
 	if len(args) == 0 || mocks[args[0]].name == "" {
-		fmt.Fprintln(e.stderr, "usage: kopir mock shep|payments|mailbox [flags]\n\n"+
+		fmt.Fprintln(e.stderr, "usage: kopir mock shep|payments|mailbox|ncanode [flags]\n\n"+
 			"mocks: shep (the digital-government gateway's synchronous channel), payments (the payment gateway),\n"+
-			"mailbox (the support desk's mailbox: SMTP in, JSON and HTML out)")
+			"mailbox (the support desk's mailbox: SMTP in, JSON and HTML out), ncanode (NCANode's v3 signing API)")
 		return 2
 	}
 	kind := mocks[args[0]]
@@ -203,6 +207,28 @@ func runMailbox(ctx context.Context, e *env, args []string) int {
 	}
 	if err != nil {
 		return fail(err)
+	}
+	return 0
+}
+
+// runNCANode serves the fake NCANode: its v3 JSON API, signing with
+// Kopir's own code whatever key file a request brings.
+func runNCANode(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("kopir mock ncanode", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	listen := fs.String("listen", "127.0.0.1:14579", "`address` to listen on (NCANode's port)")
+	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
+		return 2
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintln(e.stderr, "kopir mock ncanode:", err)
+		return 1
+	}
+	fmt.Fprintf(e.stdout, "fake NCANode listening on http://%s/ (POST /wsse/sign, /xml/sign, /wsse/verify)\n", ln.Addr())
+	if err := serve(ctx, ln, ncanodemock.New(nil), func() {}); err != nil {
+		fmt.Fprintln(e.stderr, "kopir mock ncanode:", err)
+		return 1
 	}
 	return 0
 }

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -107,5 +109,58 @@ func TestMockSHEPCommand(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(pki, "mock-shep.p12")); err != nil {
 		t.Fatalf("the development PKI was not made on first run: %v", err)
+	}
+}
+
+// TestMockNCANodeCommand runs `kopir mock ncanode` and signs through its
+// JSON API as Kopir's NCANode back end does: the NCA's GOST test key file
+// and its password in the request, the signed envelope in the answer, a
+// wrong password a 400 in NCANode's error shape.
+func TestMockNCANodeCommand(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, &env{stdin: strings.NewReader(""), stdout: pw, stderr: &stderr, getenv: func(string) string { return "" }},
+			[]string{"mock", "ncanode", "--listen", "127.0.0.1:0"})
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no banner: %v; stderr: %s", err, stderr.String())
+	}
+	go io.Copy(io.Discard, pr)
+	base := regexp.MustCompile(`http://[0-9.:]+/`).FindString(line)
+	key, err := os.ReadFile("../../signing/pkcs12/testdata/nca-gost2004.p12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		password string
+		status   int
+		want     string
+	}{{"Qwerty12", 200, "gost34310-gost34311"}, {"wrong", 400, `"status":400`}} {
+		body, _ := json.Marshal(map[string]string{"xml": `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><x/></s:Body></s:Envelope>`,
+			"key": base64.StdEncoding.EncodeToString(key), "password": tc.password})
+		resp, err := http.Post(base+"wsse/sign", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.want) {
+			t.Fatalf("password %q: HTTP %d %s", tc.password, resp.StatusCode, b)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the mock did not stop on cancel")
 	}
 }

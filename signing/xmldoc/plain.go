@@ -2,5 +2,6 @@
 
 package xmldoc
 
-// fast is off: every token goes through the general reader (see fast.go).
+// fast is off: every token goes through the general reader, and the input
+// is always copied (see fast.go).
 const fast = false

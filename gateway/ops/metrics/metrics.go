@@ -49,6 +49,8 @@ type Metrics struct {
 	apiRequests      *prometheus.CounterVec
 	apiDuration      *prometheus.HistogramVec
 	apiInFlight      prometheus.Gauge
+	ncanodeCalls     *prometheus.CounterVec
+	ncanodeDuration  *prometheus.HistogramVec
 	reg              prometheus.Registerer
 	now              func() time.Time
 }
@@ -85,13 +87,18 @@ func New(reg prometheus.Registerer, now func() time.Time) *Metrics {
 		Help: "HTTP API request duration, by route pattern and method.", Buckets: upstreamBuckets}, []string{"route", "method"})
 	m.apiInFlight = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "api_requests_in_flight",
 		Help: "HTTP API requests being served."})
+	m.ncanodeCalls = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "ncanode_calls_total",
+		Help: "Calls to NCANode (the signing back end), by API operation and outcome: ok, status_N, transport, breaker_open."},
+		[]string{"operation", "outcome"})
+	m.ncanodeDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "ncanode_call_duration_seconds",
+		Help: "Duration of calls to NCANode, retries included.", Buckets: upstreamBuckets}, []string{"operation"})
 	version, revision := buildVersion()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "build_info",
 		Help:        "Kopir's version; always 1.",
 		ConstLabels: prometheus.Labels{"version": version, "revision": revision}})
 	build.Set(1)
 	reg.MustRegister(m.upstreamRequests, m.upstreamDuration, m.upstreamRetries, m.signOps, m.signDuration, m.refusals,
-		m.reportsAccepted, m.deliveries, m.deliveryLag, m.apiRequests, m.apiDuration, m.apiInFlight, build,
+		m.reportsAccepted, m.deliveries, m.deliveryLag, m.apiRequests, m.apiDuration, m.apiInFlight, m.ncanodeCalls, m.ncanodeDuration, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -197,6 +204,12 @@ func (m *Metrics) DeliveryFailed(*report.Incident, error) {
 func (m *Metrics) APIRequest(route, method string, code int, d time.Duration) {
 	m.apiRequests.WithLabelValues(route, method, codeLabel(code)).Inc()
 	m.apiDuration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// NCANodeCall records one call to NCANode.
+func (m *Metrics) NCANodeCall(operation, outcome string, d time.Duration) {
+	m.ncanodeCalls.WithLabelValues(operation, outcome).Inc()
+	m.ncanodeDuration.WithLabelValues(operation).Observe(d.Seconds())
 }
 
 // APIInFlight moves the API's in-flight gauge.

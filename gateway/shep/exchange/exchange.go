@@ -35,6 +35,7 @@ import (
 	"github.com/kopir/kopir/config/field"
 	"github.com/kopir/kopir/gateway/pii"
 	"github.com/kopir/kopir/gateway/shep"
+	"github.com/kopir/kopir/gateway/shep/breaker"
 	"github.com/kopir/kopir/signing"
 	"github.com/kopir/kopir/signing/xmldoc"
 )
@@ -93,17 +94,11 @@ func (t FaultTable) Classify(f *shep.Fault) (Class, bool) {
 }
 
 // BreakerConfig tunes an upstream's circuit breaker.
-type BreakerConfig struct {
-	// Failures is how many consecutive system failures open the breaker.
-	// Default: 5.
-	Failures uint32 `yaml:"failures" json:"failures"`
-	// OpenFor is how long it stays open before letting probes through.
-	// Default: 30s.
-	OpenFor time.Duration `yaml:"open_for" json:"open_for"`
-	// Probes is how many calls may probe a half-open breaker at once.
-	// Default: 1.
-	Probes uint32 `yaml:"probes" json:"probes"`
-}
+type BreakerConfig = breaker.Config
+
+// ErrBreakerOpen is why a call was not attempted: the upstream's breaker
+// is open.
+var ErrBreakerOpen = breaker.ErrOpen
 
 // Config describes one upstream reached through SHEP's synchronous channel.
 // It is the upstream's section of Kopir's configuration file (shep:,
@@ -186,9 +181,7 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.MaxResponseBytes, 16<<20)
 	setDefault(&c.RecordBodyBytes, 64<<10)
 	setDefault(&c.DataMode, shep.DataChildren)
-	setDefault(&c.Breaker.Failures, 5)
-	setDefault(&c.Breaker.OpenFor, 30*time.Second)
-	setDefault(&c.Breaker.Probes, 1)
+	c.Breaker.SetDefaults()
 }
 
 // Validate reports every problem of a defaulted Config, each named by its
@@ -322,7 +315,7 @@ type Client struct {
 	signer   Signer
 	verifier Verifier
 	http     *retryablehttp.Client
-	breaker  *breaker
+	breaker  *breaker.Breaker
 	clock    clockwork.Clock
 	masker   *pii.Masker
 	log      *slog.Logger
@@ -390,7 +383,7 @@ func New(cfg Config, s Signer, v Verifier, o Options) (*Client, error) {
 		Backoff:      backoff,
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
-	c.breaker = &breaker{cfg: cfg.Breaker, now: c.clock.Now}
+	c.breaker = breaker.New(cfg.Breaker, c.clock.Now)
 	return c, nil
 }
 
@@ -458,10 +451,10 @@ func (c *Client) Do(ctx context.Context, call Call) (*Result, error) {
 		CorrelationID: call.CorrelationID, App: call.App, Started: c.clock.Now()}
 	var res *Result
 	var err error
-	if generation, ok := c.breaker.allow(); ok {
+	if generation, ok := c.breaker.Allow(); ok {
 		res, err = c.exchange(ctx, call, rec)
 		var e *Error
-		c.breaker.done(generation, err != nil && !(errors.As(err, &e) && !e.SystemFailure() || errors.Is(err, context.Canceled)))
+		c.breaker.Done(generation, err != nil && !(errors.As(err, &e) && !e.SystemFailure() || errors.Is(err, context.Canceled)))
 	} else {
 		err = &Error{Kind: OutcomeBreakerOpen, Class: ClassSystem, Err: ErrBreakerOpen}
 	}
@@ -505,7 +498,9 @@ func (c *Client) exchange(ctx context.Context, call Call, rec *Record) (*Result,
 	ctx = context.WithValue(ctx, stateKey{}, st)
 	first, err := c.signer.Sign(ctx, envelope)
 	if err != nil {
-		return nil, &Error{Kind: OutcomeMalformed, Class: ClassSystem, Err: err}
+		// The signer is a digital system too (NCANode, an HSM): its
+		// failure is reported like SHEP's.
+		return nil, &Error{Kind: OutcomeSigner, Class: ClassSystem, Err: err}
 	}
 	body := retryablehttp.ReaderFunc(func() (io.Reader, error) {
 		// go-retryablehttp calls this once to learn the length, then

@@ -54,6 +54,7 @@ const (
 	OutcomeTimeout     Outcome = "timeout"      // no response in time
 	OutcomeSignature   Outcome = "signature"    // the response's signature was refused
 	OutcomeMalformed   Outcome = "malformed"    // a signed response that is not SendMessage's
+	OutcomeSigner      Outcome = "signer"       // the request could not be signed (the key, NCANode)
 	OutcomeTooLarge    Outcome = "too_large"    // a response over the size limit
 	OutcomeBreakerOpen Outcome = "breaker_open" // not attempted: the upstream's breaker is open
 	OutcomeCanceled    Outcome = "canceled"     // the caller gave up

@@ -1,4 +1,4 @@
-package exchange
+package breaker
 
 import (
 	"testing"
@@ -17,39 +17,39 @@ func TestBreakerStates(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name  string
-		cfg   BreakerConfig
+		cfg   Config
 		steps []step
 	}{
-		{"consecutive failures open it", BreakerConfig{Failures: 3, OpenFor: time.Minute, Probes: 1}, []step{
+		{"consecutive failures open it", Config{Failures: 3, OpenFor: time.Minute, Probes: 1}, []step{
 			{0, "fail", "closed"}, {0, "fail", "closed"}, {0, "ok", "closed"}, // a success resets the count
 			{0, "fail", "closed"}, {0, "fail", "closed"}, {0, "fail", "open"},
 			{0, "refused", "open"}, {59 * time.Second, "refused", "open"},
 		}},
-		{"a probe after open_for closes it", BreakerConfig{Failures: 1, OpenFor: time.Minute, Probes: 1}, []step{
+		{"a probe after open_for closes it", Config{Failures: 1, OpenFor: time.Minute, Probes: 1}, []step{
 			{0, "fail", "open"}, {time.Minute, "", "half-open"}, {0, "ok", "closed"}, {0, "ok", "closed"},
 		}},
-		{"a failed probe opens it again, for open_for again", BreakerConfig{Failures: 1, OpenFor: time.Minute, Probes: 1}, []step{
+		{"a failed probe opens it again, for open_for again", Config{Failures: 1, OpenFor: time.Minute, Probes: 1}, []step{
 			{0, "fail", "open"}, {time.Minute, "fail", "open"}, {30 * time.Second, "refused", "open"},
 			{30 * time.Second, "ok", "closed"},
 		}},
-		{"probes successes needed to close", BreakerConfig{Failures: 1, OpenFor: time.Second, Probes: 2}, []step{
+		{"probes successes needed to close", Config{Failures: 1, OpenFor: time.Second, Probes: 2}, []step{
 			{0, "fail", "open"}, {time.Second, "ok", "half-open"}, {0, "ok", "closed"},
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			clk := clockwork.NewFakeClockAt(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
-			b := &breaker{cfg: tc.cfg, now: clk.Now}
+			b := New(tc.cfg, clk.Now)
 			for i, s := range tc.steps {
 				clk.Advance(s.advance)
 				switch s.call {
 				case "ok", "fail":
-					g, ok := b.allow()
+					g, ok := b.Allow()
 					if !ok {
 						t.Fatalf("step %d: call refused in state %s", i, b.State())
 					}
-					b.done(g, s.call == "fail")
+					b.Done(g, s.call == "fail")
 				case "refused":
-					if _, ok := b.allow(); ok {
+					if _, ok := b.Allow(); ok {
 						t.Fatalf("step %d: call allowed in state %s", i, b.State())
 					}
 				}
@@ -66,23 +66,23 @@ func TestBreakerStates(t *testing.T) {
 // count as a probe.
 func TestBreakerHalfOpenLimitsProbes(t *testing.T) {
 	clk := clockwork.NewFakeClockAt(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC))
-	b := &breaker{cfg: BreakerConfig{Failures: 1, OpenFor: time.Second, Probes: 1}, now: clk.Now}
-	old, _ := b.allow() // a slow call, begun while closed
-	g, _ := b.allow()
-	b.done(g, true) // another fails: open
+	b := New(Config{Failures: 1, OpenFor: time.Second, Probes: 1}, clk.Now)
+	old, _ := b.Allow() // a slow call, begun while closed
+	g, _ := b.Allow()
+	b.Done(g, true) // another fails: open
 	clk.Advance(time.Second)
-	probe, ok := b.allow()
+	probe, ok := b.Allow()
 	if !ok {
 		t.Fatal("no probe allowed once half-open")
 	}
-	if _, ok := b.allow(); ok {
+	if _, ok := b.Allow(); ok {
 		t.Fatal("a second probe allowed with probes: 1")
 	}
-	b.done(old, false) // the slow call succeeds: not a probe
+	b.Done(old, false) // the slow call succeeds: not a probe
 	if b.State() != "half-open" {
 		t.Fatalf("a call from before the opening closed the breaker: %s", b.State())
 	}
-	b.done(probe, false)
+	b.Done(probe, false)
 	if b.State() != "closed" {
 		t.Fatalf("state %s after the probe succeeded", b.State())
 	}
