@@ -33,8 +33,8 @@ import (
 	"github.com/kopir/kopir/gateway/api/access"
 	"github.com/kopir/kopir/gateway/ops/health"
 	"github.com/kopir/kopir/gateway/report/outbox"
-	"github.com/kopir/kopir/gateway/shep/ncanode"
 	"github.com/kopir/kopir/gateway/shep/exchange"
+	"github.com/kopir/kopir/gateway/shep/ncanode"
 	"github.com/kopir/kopir/signing"
 )
 
