@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -62,6 +64,9 @@ func runMock(ctx context.Context, e *env, args []string) int {
 	keyFile := fs.String("key", "", "the mock's PEM private `key` (default: PKI/"+kind.name+"-key.pem)")
 	certFile := fs.String("cert", "", "the mock's PEM certificate `chain` (default: PKI/"+kind.name+".pem)")
 	fixtures := fs.String("fixtures", "", "fixtures YAML `file` (default: the embedded realistic set)")
+	p12File := fs.String("p12", "", "the mock's PKCS#12 key `file` instead of --key and --cert (an NCA key file as it is)")
+	passwordEnv := fs.String("password-env", "", "environment `variable` holding the PKCS#12 password")
+	passwordFile := fs.String("password-file", "", "`file` holding the PKCS#12 password")
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: kopir mock %s [flags]\n\n"+
 			"Runs a %s: verifies request signatures, signs answers, answers from fixtures,\n"+
@@ -72,7 +77,21 @@ func runMock(ctx context.Context, e *env, args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil)).With("component", kind.name)
-	srv, err := newMock(kind, *pkiDir, *trust, *keyFile, *certFile, *fixtures, log)
+	var own *ownKey
+	if *p12File != "" {
+		password, err := secret(e, *passwordEnv, *passwordFile)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "kopir mock %s: %v\n", args[0], err)
+			return 2
+		}
+		key, chain, err := signing.LoadPKCS12(*p12File, password)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "kopir mock %s: %v\n", args[0], err)
+			return 1
+		}
+		own = &ownKey{key, chain}
+	}
+	srv, err := newMock(kind, *pkiDir, *trust, *keyFile, *certFile, *fixtures, own, log)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "kopir mock %s: %v\n", args[0], err)
 		return 1
@@ -90,8 +109,14 @@ func runMock(ctx context.Context, e *env, args []string) int {
 	return 0
 }
 
-func newMock(kind mockKind, pkiDir, trust, keyFile, certFile, fixtures string, log *slog.Logger) (*shepmock.Server, error) {
-	if trust == "" || keyFile == "" || certFile == "" {
+// ownKey is a mock's key given as a key file rather than PEM files.
+type ownKey struct {
+	key   crypto.Signer
+	chain []*x509.Certificate
+}
+
+func newMock(kind mockKind, pkiDir, trust, keyFile, certFile, fixtures string, own *ownKey, log *slog.Logger) (*shepmock.Server, error) {
+	if trust == "" || own == nil && (keyFile == "" || certFile == "") {
 		if made, err := devpki.Ensure(pkiDir, devpki.RSA2048); err != nil {
 			return nil, err
 		} else if made {
@@ -108,8 +133,12 @@ func newMock(kind mockKind, pkiDir, trust, keyFile, certFile, fixtures string, l
 	if certFile == "" {
 		certFile = files.Cert
 	}
-	key, chain, err := signing.LoadKeyPair(keyFile, certFile)
-	if err != nil {
+	var key crypto.Signer
+	var chain []*x509.Certificate
+	var err error
+	if own != nil {
+		key, chain = own.key, own.chain
+	} else if key, chain, err = signing.LoadKeyPair(keyFile, certFile); err != nil {
 		return nil, err
 	}
 	signer, err := signing.NewSigner(key, chain, signing.SignerOptions{})

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"net/http"
 	"os"
@@ -163,4 +164,47 @@ func TestMockNCANodeCommand(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the mock did not stop on cancel")
 	}
+}
+
+// TestMockSHEPWithNCAKey: `kopir mock shep --p12` signs its answers with an
+// NCA GOST key file as it is. The test key's certificate expired in 2023,
+// so its answer today verifies up to the certificate's dates, and no
+// further: refused as cert_expired, after the GOST signature checked.
+func TestMockSHEPWithNCAKey(t *testing.T) {
+	pki := filepath.Join(t.TempDir(), "pki")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, &env{stdin: strings.NewReader(""), stdout: pw, stderr: &stderr, getenv: func(string) string { return "Aa123456" }},
+			[]string{"mock", "shep", "--listen", "127.0.0.1:0", "--pki", pki, "--p12", "../../signing/pkcs12/testdata/nca-gost2015.p12", "--password-env", "PW"})
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no banner: %v; stderr: %s", err, stderr.String())
+	}
+	go io.Copy(io.Discard, pr)
+	base := regexp.MustCompile(`http://[0-9.:]+/`).FindString(line)
+	signed := kopir(t, "", nil, "sign", "--key", filepath.Join(pki, "gateway-key.pem"), "--cert", filepath.Join(pki, "gateway.pem"),
+		"../../mocks/shep/testdata/get-person.xml")
+	resp, err := http.Post(base, "text/xml; charset=utf-8", strings.NewReader(signed.stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(answer), "gostr34102015-gostr34112015-512") {
+		t.Fatalf("HTTP %d: %s", resp.StatusCode, answer)
+	}
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	der, _ := os.ReadFile("../../signing/gost/testdata/nca/ca-gost2015.der")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	if r := kopir(t, string(answer), nil, "verify", "--trust", ca); r.code != 1 || !strings.Contains(r.stderr, "cert_expired") {
+		t.Fatalf("verify: %+v", r)
+	}
+	cancel()
+	<-done
 }

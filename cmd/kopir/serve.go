@@ -233,11 +233,11 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	shepMock, err := newMock(mocks["shep"], pki, "", "", "", "", log.With("component", "mock-shep"))
+	shepMock, err := newMock(mocks["shep"], pki, "", "", "", "", nil, log.With("component", "mock-shep"))
 	if err != nil {
 		return fail(err)
 	}
-	payMock, err := newMock(mocks["payments"], pki, "", "", "", "", log.With("component", "mock-payments"))
+	payMock, err := newMock(mocks["payments"], pki, "", "", "", "", nil, log.With("component", "mock-payments"))
 	if err != nil {
 		return fail(err)
 	}
