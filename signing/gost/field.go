@@ -60,7 +60,7 @@ func fromBig(x *big.Int) elem {
 // which the compiler checks once instead of at every limb.
 func (md *modulus) mul(z, x, y *elem) {
 	if md.n == 4 {
-		mul4(z, x, y, &md.m, md.minv)
+		mul4u(z, x, y, &md.m, md.minv)
 	} else {
 		mul8(z, x, y, &md.m, md.minv)
 	}
@@ -166,6 +166,10 @@ func (md *modulus) reduceOnce(z *elem, v []uint64, carry uint64) {
 }
 
 func (md *modulus) add(z, x, y *elem) {
+	if md.n == 4 {
+		add4u(z, x, y, &md.m)
+		return
+	}
 	var s elem
 	var c uint64
 	for i := range md.n {
@@ -175,6 +179,10 @@ func (md *modulus) add(z, x, y *elem) {
 }
 
 func (md *modulus) sub(z, x, y *elem) {
+	if md.n == 4 {
+		sub4(z, x, y, &md.m)
+		return
+	}
 	var d elem
 	var b uint64
 	for i := range md.n {

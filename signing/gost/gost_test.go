@@ -297,3 +297,65 @@ func TestBadKeysAndSignatures(t *testing.T) {
 		}
 	}
 }
+
+// TestCombinedAgainstComplete: the variable-time z1·G + z2·Q of
+// verification (Jacobian, wNAF) agrees with the constant-time complete
+// formulas of signing, on random scalars and the edges: zeros, the
+// identity as the result, Q = ±G.
+func TestCombinedAgainstComplete(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(7, 8))
+	for _, c := range []*Curve{CryptoProA, TC26512A} {
+		n := c.fq.bytes
+		rnd := func() *big.Int {
+			b := make([]byte, n+8)
+			for i := range b {
+				b[i] = byte(rng.Uint32())
+			}
+			return new(big.Int).Mod(new(big.Int).SetBytes(b), c.Q)
+		}
+		for i := range 40 {
+			k := rnd()
+			switch i {
+			case 0:
+				k.SetInt64(1) // Q = G
+			case 1:
+				k.Sub(c.Q, big.NewInt(1)) // Q = −G
+			}
+			var qp point
+			c.baseMult(&qp, k.FillBytes(make([]byte, n)))
+			x, y, _ := c.toAffine(&qp)
+			q, err := c.affine(c.fp.toBig(&x), c.fp.toBig(&y))
+			if err != nil {
+				t.Fatal(err)
+			}
+			z1, z2 := rnd(), rnd()
+			switch i {
+			case 2:
+				z1.SetInt64(0)
+			case 3:
+				z2.SetInt64(0)
+			case 4: // z1 + z2·k = 0: the identity
+				z1.Neg(new(big.Int).Mul(z2, k))
+				z1.Mod(z1, c.Q)
+			}
+			var a, b point
+			c.baseMult(&a, z1.FillBytes(make([]byte, n)))
+			c.scalarMult(&b, q, z2.FillBytes(make([]byte, n)))
+			c.add(&a, &a, &b)
+			wantX, _, wantOK := c.toAffine(&a)
+			acc := c.combined(z1, z2, q)
+			if got := c.fp.isZero(&acc.z) == 0; got != (wantOK == 1) {
+				t.Fatalf("%s case %d: identity %v, want %v", c.Name, i, !got, wantOK != 1)
+			}
+			if wantOK == 1 {
+				r := new(big.Int).Mod(c.fp.toBig(&wantX), c.Q)
+				if !c.xIs(&acc, r) {
+					t.Fatalf("%s case %d: x differs", c.Name, i)
+				}
+				if c.xIs(&acc, new(big.Int).Add(r, big.NewInt(1))) {
+					t.Fatalf("%s case %d: xIs accepts another r", c.Name, i)
+				}
+			}
+		}
+	}
+}

@@ -173,13 +173,24 @@ func (pub *PublicKey) Verify(digest, sig []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrKey, err)
 	}
-	var a, b point
-	c.baseMult(&a, z1.FillBytes(make([]byte, n)))
-	c.scalarMult(&b, qp, z2.FillBytes(make([]byte, n)))
-	c.add(&a, &a, &b)
-	x, _, ok := c.toAffine(&a)
-	if ok != 1 {
-		return ErrSignature
+	if c.aIsM3 {
+		acc := c.combined(z1, z2, qp)
+		if !c.xIs(&acc, r) {
+			return ErrSignature
+		}
+		return nil
+	}
+	// The standards' example curves (a = 7): the general formulas.
+	var x elem
+	{
+		var a, b point
+		c.baseMult(&a, z1.FillBytes(make([]byte, n)))
+		c.scalarMult(&b, qp, z2.FillBytes(make([]byte, n)))
+		c.add(&a, &a, &b)
+		var ok uint64
+		if x, _, ok = c.toAffine(&a); ok != 1 {
+			return ErrSignature
+		}
 	}
 	got := new(big.Int).Mod(c.fp.toBig(&x), q)
 	if subtle.ConstantTimeCompare(got.FillBytes(make([]byte, n)), r.FillBytes(make([]byte, n))) != 1 {
