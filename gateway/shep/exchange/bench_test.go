@@ -14,7 +14,9 @@ import (
 
 	"github.com/kopir/kopir/gateway/shep/exchange"
 	shepmock "github.com/kopir/kopir/mocks/shep"
+	"github.com/kopir/kopir/signing"
 	"github.com/kopir/kopir/signing/devpki"
+	"github.com/kopir/kopir/signing/gost"
 )
 
 // RSA keys for the benchmarks: what SHEP peers use today besides GOST, and
@@ -73,6 +75,86 @@ func BenchmarkExchange(b *testing.B) {
 	defer srv.Close()
 	client, err := exchange.New(exchange.Config{URL: srv.URL, SenderID: "kopir"}, signer(b, rsaGateway),
 		verifier(b, []*x509.Certificate{rsaCA.Cert}...), exchange.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer client.Close()
+	call := personCall("880101300010")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := client.Do(ctx, call); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The GOST round trip: the gateway signs with the NCA's GOST 2015 test
+// key, the mock answers with its GOST 2004 one, both in the Smart Bridge
+// layout, and each side checks the other's signature pinned — at a moment
+// both test certificates were valid. BareGOST is its baseline: the four
+// GOST operations alone.
+var gostDuring = time.Date(2022, 10, 1, 9, 0, 0, 0, time.UTC)
+
+func gostKeys(b *testing.B) (gw, mock *gost.PrivateKey, gwChain, mockChain []*x509.Certificate) {
+	k1, c1, err := signing.LoadPKCS12("../../../signing/pkcs12/testdata/nca-gost2015.p12", "Aa123456")
+	if err != nil {
+		b.Fatal(err)
+	}
+	k2, c2, err := signing.LoadPKCS12("../../../signing/pkcs12/testdata/nca-gost2004.p12", "Qwerty12")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return k1.(*gost.PrivateKey), k2.(*gost.PrivateKey), c1, c2
+}
+
+func BenchmarkBareGOST(b *testing.B) {
+	gw, mock, _, _ := gostKeys(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, k := range []*gost.PrivateKey{gw, mock} {
+			h := k.Curve.NewHash()
+			h.Write([]byte("SignedInfo"))
+			d := h.Sum(nil)
+			sig, err := k.Sign(rand.Reader, d, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := k.PublicKey.Verify(d, sig); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func BenchmarkExchangeGOST(b *testing.B) {
+	gw, mockKey, gwChain, mockChain := gostKeys(b)
+	now := func() time.Time { return gostDuring }
+	smart := signing.SignerOptions{Layout: signing.LayoutSmartBridge, Now: now}
+	mockSigner, err := signing.NewSigner(mockKey, mockChain, smart)
+	if err != nil {
+		b.Fatal(err)
+	}
+	gwSigner, err := signing.NewSigner(gw, gwChain, smart)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := []signing.Part{signing.PartBody}
+	mockVerifier, err := signing.NewVerifier(signing.Policy{Pinned: gwChain[:1], Required: body, Now: now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	gwVerifier, err := signing.NewVerifier(signing.Policy{Pinned: mockChain[:1], Required: body, Now: now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	mock, err := shepmock.New(shepmock.Config{Signer: mockSigner, Verifier: mockVerifier})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(mock)
+	defer srv.Close()
+	client, err := exchange.New(exchange.Config{URL: srv.URL, SenderID: "kopir"}, gwSigner, gwVerifier, exchange.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
