@@ -89,6 +89,10 @@ type Result struct {
 	Created, Expires time.Time
 	// Algorithm is the signature method's URI.
 	Algorithm string
+	// SignatureValue is the signature's value (a copy): what a replay
+	// cache remembers, since without a Timestamp a captured answer would
+	// otherwise verify again.
+	SignatureValue []byte
 }
 
 // Verifier checks transport signatures. It is safe for concurrent use.
@@ -395,7 +399,7 @@ func (v *Verifier) verify(envelope []byte, ahead func(*xmldoc.Document, int32) (
 		return nil, &Error{Reason: ReasonBadSignature, Msg: "SignatureValue", Err: err}
 	}
 
-	res := &Result{Certificate: cert, Identity: IdentityOf(cert), Algorithm: alg.URI}
+	res := &Result{Certificate: cert, Identity: IdentityOf(cert), Algorithm: alg.URI, SignatureValue: sigValue}
 	signingTime := v.p.Now()
 	if timestamp != xmldoc.None {
 		if res.Created, res.Expires, err = v.checkTimestamp(doc, timestamp); err != nil {

@@ -193,9 +193,10 @@ func parseErrorInfo(d *xmldoc.Document, n int32, depth int) *ErrorInfo {
 		return ""
 	}
 	e := &ErrorInfo{
-		Code:    pick("errorCode", "code"),
-		Message: pick("errorMessage", "message"),
-		Data:    pick("errorData", "data"),
+		Code:      pick("errorCode", "code"),
+		Message:   pick("errorMessage", "message"),
+		Data:      pick("errorData", "data"),
+		SessionID: pick("sessionId"),
 	}
 	if s := pick("errorDate", "date"); s != "" {
 		e.Date, _ = parseDate(s)

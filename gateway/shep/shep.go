@@ -89,11 +89,12 @@ type Status struct{ Code, Message string }
 
 // ErrorInfo is SHEP's error information in a fault's detail.
 type ErrorInfo struct {
-	Code    string
-	Message string
-	Data    string
-	Date    time.Time
-	Sub     *ErrorInfo
+	Code      string
+	Message   string
+	Data      string
+	Date      time.Time
+	Sub       *ErrorInfo
+	SessionID string
 }
 
 // Fault is a SOAP fault from SHEP. It is an error.
@@ -243,9 +244,12 @@ func (f *Fault) Envelope() []byte {
 	b.WriteString(`<soap:Envelope xmlns:soap="` + NSSOAP + `"><soap:Body><soap:Fault><faultcode>soap:` + esc(f.Code) +
 		`</faultcode><faultstring>` + esc(f.String) + `</faultstring>`)
 	if f.Info != nil {
-		b.WriteString(`<detail><typ:SendMessageSendMessageFaultMsg xmlns:typ="` + NSTypes + `">`)
+		// The detail element is SendMessageFault1_SendMessageFault, of type
+		// ErrorInfo (protocol.md §4); SendMessageSendMessageFaultMsg is
+		// only the WSDL's message name.
+		b.WriteString(`<detail><typ:SendMessageFault1_SendMessageFault xmlns:typ="` + NSTypes + `">`)
 		writeErrorInfo(&b, f.Info)
-		b.WriteString(`</typ:SendMessageSendMessageFaultMsg></detail>`)
+		b.WriteString(`</typ:SendMessageFault1_SendMessageFault></detail>`)
 	}
 	b.WriteString(`</soap:Fault></soap:Body></soap:Envelope>`)
 	return []byte(b.String())
@@ -263,4 +267,5 @@ func writeErrorInfo(b *strings.Builder, e *ErrorInfo) {
 		writeErrorInfo(b, e.Sub)
 		b.WriteString("</subError>")
 	}
+	elem(b, "sessionId", e.SessionID)
 }

@@ -22,6 +22,12 @@ const (
 	FaultUnsigned FaultKind = "unsigned" // answer normally, without a signature
 	FaultBadSig   FaultKind = "badsig"   // answer normally, with a signature that does not verify
 	FaultReset    FaultKind = "reset"    // reset the connection without answering
+	// The ways real peers misbehave that Kopir must tell apart.
+	FaultStatus        FaultKind = "status"         // a signed answer with an error status (Code, Message) and no data
+	FaultUnsignedFault FaultKind = "unsigned_fault" // a SOAP fault without a signature: FaultCode, Code, Message
+	FaultHTML          FaultKind = "html"           // HTTP Status (default 500) with an HTML page, no SOAP
+	FaultReplay        FaultKind = "replay"         // the previous answer again, as sent (its signature too)
+	FaultUnbound       FaultKind = "unbound"        // a signed answer naming another request in correlationId
 )
 
 // Duration is a time.Duration written as "1.5s" in YAML and JSON.
@@ -60,14 +66,15 @@ type FaultRule struct {
 // Validate checks a rule.
 func (r *FaultRule) Validate() error {
 	switch r.Kind {
-	case FaultDelay, FaultTimeout, FaultHTTP, FaultSOAP, FaultUnsigned, FaultBadSig, FaultReset:
+	case FaultDelay, FaultTimeout, FaultHTTP, FaultSOAP, FaultUnsigned, FaultBadSig, FaultReset,
+		FaultStatus, FaultUnsignedFault, FaultHTML, FaultReplay, FaultUnbound:
 	default:
-		return fmt.Errorf("kind %q is not one of delay, timeout, http, fault, unsigned, badsig, reset", r.Kind)
+		return fmt.Errorf("kind %q is not one of delay, timeout, http, fault, unsigned, badsig, reset, status, unsigned_fault, html, replay, unbound", r.Kind)
 	}
 	if r.Count < 0 || r.Probability < 0 || r.Probability > 1 {
 		return fmt.Errorf("count must be ≥ 0 and probability within 0..1")
 	}
-	if r.Kind == FaultHTTP && r.Status != 0 && (r.Status < 400 || r.Status > 599) {
+	if (r.Kind == FaultHTTP || r.Kind == FaultHTML) && r.Status != 0 && (r.Status < 400 || r.Status > 599) {
 		return fmt.Errorf("status %d is not an HTTP error status", r.Status)
 	}
 	if r.FaultCode != "" && r.FaultCode != "Server" && r.FaultCode != "Client" {

@@ -72,6 +72,7 @@ type Server struct {
 
 	mu    sync.Mutex
 	calls map[string]int
+	last  []byte // the last answer sent, for replay faults
 }
 
 // New returns a Server.
@@ -214,10 +215,48 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 			return
 		case FaultUnsigned:
 			signed = false
+		case FaultUnsignedFault:
+			code := rule.FaultCode
+			if code == "" {
+				code = "Server"
+			}
+			log.Info("answering with an unsigned fault", "code", rule.Code)
+			s.fault(ctx, w, code, rule.Code, rule.Message, false)
+			return
+		case FaultHTML:
+			status := rule.Status
+			if status == 0 {
+				status = http.StatusInternalServerError
+			}
+			log.Info("answering with an HTML page", "status", status)
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			w.WriteHeader(status)
+			fmt.Fprintf(w, "<html><head><title>%d</title></head><body><h1>%s</h1></body></html>", status, http.StatusText(status))
+			return
+		case FaultReplay:
+			s.mu.Lock()
+			last := s.last
+			s.mu.Unlock()
+			if last != nil {
+				log.Info("replaying the previous answer")
+				w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+				w.Write(last)
+				return
+			}
 		}
 	}
 
 	resp := s.answer(req)
+	if rule != nil && rule.Kind == FaultStatus {
+		code := rule.Code
+		if code == "" {
+			code = "E_STATUS"
+		}
+		resp.Status, resp.Data = shep.Status{Code: code, Message: rule.Message}, nil
+	}
+	if rule != nil && rule.Kind == FaultUnbound {
+		resp.CorrelationID = newID()
+	}
 	env, err := s.envelope(ctx, resp.Envelope(), signed)
 	if err != nil {
 		log.Error("signing the answer", "err", err)
@@ -228,6 +267,9 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 		env = bytes.Replace(env, []byte("<responseInfo>"), []byte("<responseInfo> "), 1)
 	}
 	log.Info("answered", "status", resp.Status.Code, "found", resp.Data != nil)
+	s.mu.Lock()
+	s.last = env
+	s.mu.Unlock()
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.Write(env)
 }

@@ -158,9 +158,17 @@ func TestWSDL(t *testing.T) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || !strings.Contains(string(b), `location="`+f.srv.URL+`/bip-sync-wss-gost/"`) ||
-		!strings.Contains(string(b), `soapAction="SendMessage"`) {
+	if resp.StatusCode != 200 || !strings.Contains(string(b), `location="`+f.srv.URL+`/bip-sync-wss-gost/"`) {
 		t.Fatalf("WSDL: HTTP %d\n%s", resp.StatusCode, b)
+	}
+	// The real SHEP's names (protocol.md §1-4), so that a client generated
+	// from this WSDL gets the real shapes.
+	for _, want := range []string{`soapAction=""`, `name="ISyncChannelHttpService"`, `name="SyncChannelHttpPort"`,
+		`name="SendMessageFault1_SendMessageFault" type="com:ErrorInfo"`, `"http://bip.bee.kz/SyncChannel/v10/Types/Request"`,
+		`"http://bip.bee.kz/SyncChannel/v10/Types/Response"`, `"http://bip.bee.kz/common/v10/Types"`, `name="SyncMessageInfo"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the WSDL lacks %s", want)
+		}
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
 	"errors"
@@ -27,6 +28,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -62,6 +64,56 @@ type FaultTable struct {
 	Business []string `yaml:"business" json:"business"`
 	// System codes: failures, not retried; they override a Client faultcode.
 	System []string `yaml:"system" json:"system"`
+}
+
+// StatusTable classes the status codes of verified answers.
+type StatusTable struct {
+	// Success codes: the answer carries the service's data (or its own
+	// "not found"). Default: [SCSS001, Success].
+	Success []string `yaml:"success" json:"success"`
+	// Transient codes: system failures worth retrying.
+	Transient []string `yaml:"transient" json:"transient"`
+	// Business codes: answers about the request, never failure reports.
+	Business []string `yaml:"business" json:"business"`
+}
+
+// Classify says whether a status code is a success and, when it is not,
+// its class and whether to retry.
+func (t StatusTable) Classify(code string) (success bool, class Class, retry bool) {
+	success = slices.Contains(t.Success, code)
+	switch {
+	case success:
+		return true, ClassBusiness, false
+	case slices.Contains(t.Transient, code):
+		return false, ClassSystem, true
+	case slices.Contains(t.Business, code):
+		return false, ClassBusiness, false
+	}
+	return false, ClassSystem, false
+}
+
+// StatusError is a verified answer whose status is not a success.
+type StatusError struct{ Code, Message string }
+
+func (e *StatusError) Error() string { return "status " + e.Code + ": " + e.Message }
+
+// UnsignedFault is a SOAP fault that came without a signature: its code
+// classes it (a transient one is retried), but nothing in it is trusted —
+// it is never a business answer, and it is not the signature's failure.
+type UnsignedFault struct {
+	System      string
+	Code        string
+	Message     string
+	HTTPStatus  int
+	faultString string
+}
+
+func (e *UnsignedFault) Error() string {
+	msg := e.Message
+	if msg == "" {
+		msg = e.faultString
+	}
+	return fmt.Sprintf("unsigned fault %s from %s: %s", e.Code, e.System, msg)
 }
 
 // Classify returns the fault's class and whether to retry it.
@@ -150,6 +202,22 @@ type Config struct {
 	// Faults classes SHEP's fault codes (unconfirmed: configuration).
 	// Default: none listed.
 	Faults FaultTable `yaml:"faults"`
+	// Statuses classes responseInfo/status codes: the success ones are
+	// answers; any other is a failure, classed like a fault. Default
+	// success: [SCSS001, Success]; other codes unlisted: system failures.
+	Statuses StatusTable `yaml:"statuses"`
+	// Binding ties an answer to its request: correlation (an answer's
+	// correlationId, when it has one, must be the request's messageId) or
+	// none. Default: correlation.
+	Binding string `yaml:"binding"`
+	// ReplayWindow is how long the signatures of answers are remembered,
+	// so that one seen again is refused: without a Timestamp (SHEP signs
+	// none), this and the binding are what bound an answer's freshness.
+	// Default: 15m.
+	ReplayWindow time.Duration `yaml:"replay_window"`
+	// SOAPAction is sent, quoted, in the SOAPAction header. Default: ""
+	// (the empty action every client generated from SHEP's WSDL sends).
+	SOAPAction string `yaml:"soap_action"`
 	// Breaker tunes the circuit breaker.
 	Breaker BreakerConfig `yaml:"breaker"`
 	// TLS configures the connection. Default: the system's roots, no
@@ -181,6 +249,11 @@ func (c *Config) SetDefaults() {
 	setDefault(&c.MaxResponseBytes, 16<<20)
 	setDefault(&c.RecordBodyBytes, 64<<10)
 	setDefault(&c.DataMode, shep.DataChildren)
+	if c.Statuses.Success == nil {
+		c.Statuses.Success = []string{shep.SuccessCode, "Success"}
+	}
+	setDefault(&c.Binding, "correlation")
+	setDefault(&c.ReplayWindow, 15*time.Minute)
 	c.Breaker.SetDefaults()
 }
 
@@ -209,6 +282,14 @@ func (c *Config) Validate(getenv func(string) string) error {
 	}
 	if c.BackoffMin > c.BackoffMax {
 		e.Add("backoff_min", "greater than backoff_max")
+	}
+	switch c.Binding {
+	case "correlation", "none":
+	default:
+		e.Add("binding", "%q is not correlation or none", c.Binding)
+	}
+	if c.ReplayWindow < 0 {
+		e.Add("replay_window", "must not be negative")
 	}
 	switch c.Layout {
 	case signing.LayoutWSS4J, signing.LayoutSmartBridge:
@@ -323,6 +404,7 @@ type Client struct {
 	newID    func() string
 	upstream string
 	password string
+	replays  *replayCache
 }
 
 // New returns a Client for the upstream cfg describes. It fills cfg's
@@ -384,6 +466,7 @@ func New(cfg Config, s Signer, v Verifier, o Options) (*Client, error) {
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 	c.breaker = breaker.New(cfg.Breaker, c.clock.Now)
+	c.replays = &replayCache{window: cfg.ReplayWindow, max: maxReplayEntries, seen: map[[32]byte]time.Time{}}
 	return c, nil
 }
 
@@ -522,7 +605,7 @@ func (c *Client) exchange(ctx context.Context, call Call, rec *Record) (*Result,
 		return nil, &Error{Kind: OutcomeMalformed, Class: ClassSystem, Err: err}
 	}
 	hreq.Header.Set("Content-Type", "text/xml; charset=utf-8")
-	hreq.Header.Set("SOAPAction", "SendMessage")
+	hreq.Header.Set("SOAPAction", `"`+c.cfg.SOAPAction+`"`)
 	resp, err := c.http.Do(hreq)
 	if resp != nil {
 		resp.Body.Close()
@@ -600,8 +683,39 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, doErr erro
 	// unsigned or badly signed answer is a failure, never data.
 	verified, err := c.verifier.Verify(raw)
 	if err != nil {
+		var se *signing.Error
+		fault, soap := c.unverifiedFault(raw)
+		switch {
+		case fault != nil && errors.As(err, &se) && se.Reason == signing.ReasonUnsigned:
+			// Classified by its code, as untrusted information: never a
+			// business answer, and not SHEP's signature failing.
+			uf := &UnsignedFault{System: c.cfg.System, Code: fault.ErrorCode(), faultString: fault.String, HTTPStatus: resp.StatusCode}
+			if fault.Info != nil {
+				uf.Message = fault.Info.Message
+			}
+			_, transient := c.cfg.Faults.Classify(fault)
+			step.Outcome, step.Error = OutcomeFault, pii.Text(uf.Error())
+			if transient {
+				step.Outcome, retry = OutcomeTransient, ctx.Err() == nil
+			}
+			st.err = &Error{Kind: step.Outcome, Class: ClassSystem, HTTPStatus: resp.StatusCode, Err: uf}
+			return retry, nil
+		case !soap && resp.StatusCode != http.StatusOK:
+			// An HTML error page, a proxy's answer: the HTTP status is
+			// the failure, not a signature.
+			step.Outcome = OutcomeHTTP
+			st.err = &Error{Kind: OutcomeHTTP, Class: ClassSystem, HTTPStatus: resp.StatusCode,
+				Err: fmt.Errorf("%s with a body that is not SOAP", resp.Status)}
+			return false, nil
+		}
 		step.Outcome, step.Error = OutcomeSignature, err.Error()
 		st.err = &Error{Kind: OutcomeSignature, Class: ClassSystem, HTTPStatus: resp.StatusCode, Err: err}
+		return false, nil
+	}
+	if !c.replays.first(verified.SignatureValue, c.clock.Now()) {
+		step.Outcome = OutcomeReplay
+		st.err = &Error{Kind: OutcomeReplay, Class: ClassSystem, HTTPStatus: resp.StatusCode,
+			Err: fmt.Errorf("an answer whose signature was already seen within %s", c.cfg.ReplayWindow)}
 		return false, nil
 	}
 	r, err := shep.ParseBody(verified.Body, c.cfg.Limits)
@@ -627,9 +741,92 @@ func (c *Client) checkRetry(ctx context.Context, resp *http.Response, doErr erro
 			Err: errors.New("HTTP 500 with a response that is not a fault")}
 		return false, nil
 	}
+	if c.cfg.Binding == "correlation" && r.CorrelationID != "" && r.CorrelationID != st.rec.MessageID {
+		step.Outcome = OutcomeUnbound
+		st.err = &Error{Kind: OutcomeUnbound, Class: ClassSystem, HTTPStatus: resp.StatusCode,
+			Err: errors.New("the answer's correlationId is not this request's messageId")}
+		return false, nil
+	}
+	if ok, class, transient := c.cfg.Statuses.Classify(r.Status.Code); !ok {
+		// Not data: a failure, reported like a fault (or a business
+		// answer, when the table says so).
+		step.Outcome, step.Error = OutcomeStatus, pii.Text(r.Status.Code+": "+r.Status.Message)
+		if transient {
+			retry = ctx.Err() == nil
+		}
+		st.err = &Error{Kind: OutcomeStatus, Class: class, HTTPStatus: resp.StatusCode,
+			Err: &StatusError{Code: r.Status.Code, Message: r.Status.Message}}
+		return retry, nil
+	}
 	step.Outcome = OutcomeOK
 	st.err, st.result = nil, &Result{Response: r, Signer: verified.Identity}
 	return false, nil
+}
+
+// unverifiedFault reads a response that failed verification, as far as to
+// know whether it is SOAP and, if it is a fault, which.
+func (c *Client) unverifiedFault(raw []byte) (fault *shep.Fault, soap bool) {
+	d, err := xmldoc.Parse(raw, c.cfg.Limits)
+	if err != nil || d.Local(d.Root) != "Envelope" {
+		return nil, false
+	}
+	body := xmldoc.None
+	d.Children(d.Root, func(n int32) bool {
+		if d.Local(n) == "Body" {
+			body = n
+			return false
+		}
+		return true
+	})
+	if body == xmldoc.None {
+		return nil, true
+	}
+	_, err = shep.ParseBody(d.AppendExcC14N(nil, body, nil), c.cfg.Limits)
+	if errors.As(err, &fault) {
+		return fault, true
+	}
+	return nil, true
+}
+
+// maxReplayEntries bounds the replay cache: at SHEP's pace, hours of
+// answers.
+const maxReplayEntries = 200_000
+
+// replayCache remembers the signatures of answers for a window. It is per
+// process: replicas each keep their own (README: what bounds freshness).
+type replayCache struct {
+	window time.Duration
+	max    int
+	mu     sync.Mutex
+	seen   map[[32]byte]time.Time
+}
+
+// first records a signature and reports whether it is new within the
+// window.
+func (r *replayCache) first(sig []byte, now time.Time) bool {
+	key := sha256.Sum256(sig)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if t, ok := r.seen[key]; ok && now.Sub(t) < r.window {
+		return false
+	}
+	if len(r.seen) >= r.max {
+		for k, t := range r.seen {
+			if now.Sub(t) >= r.window {
+				delete(r.seen, k)
+			}
+		}
+		// Still full: forget the half map order picks, and let the
+		// binding stand guard for them.
+		for k := range r.seen {
+			if len(r.seen) < r.max/2 {
+				break
+			}
+			delete(r.seen, k)
+		}
+	}
+	r.seen[key] = now
+	return true
 }
 
 func (c *Client) maskBody(b []byte) string {

@@ -429,3 +429,73 @@ func TestFaultTable(t *testing.T) {
 		}
 	}
 }
+
+// TestRealWireFailures: what real peers do that Kopir must tell apart —
+// an error status in a signed answer, an unsigned fault, an HTML 500, a
+// replayed answer, an answer to another request — each ends as its own
+// failure of the digital system, never as data, and never blamed on the
+// signature when the signature is not the problem.
+func TestRealWireFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		rule    shepmock.FaultRule
+		kind    exchange.Kind
+		class   exchange.Class
+		message string
+		tries   int
+	}{
+		{"error status", shepmock.FaultRule{Kind: shepmock.FaultStatus, Code: "E_GBD", Message: "database down"}, exchange.OutcomeStatus, exchange.ClassSystem, "status E_GBD: database down", 1},
+		{"business status", shepmock.FaultRule{Kind: shepmock.FaultStatus, Code: "PERSON_DECEASED"}, exchange.OutcomeStatus, exchange.ClassBusiness, "PERSON_DECEASED", 1},
+		{"transient status", shepmock.FaultRule{Kind: shepmock.FaultStatus, Code: "SE_BUSY", Count: 1}, exchange.OutcomeOK, "", "", 2},
+		{"unsigned fault", shepmock.FaultRule{Kind: shepmock.FaultUnsignedFault, Code: "999", Message: "service not found"}, exchange.OutcomeFault, exchange.ClassSystem, "unsigned fault 999 from shep: service not found", 1},
+		{"unsigned business fault", shepmock.FaultRule{Kind: shepmock.FaultUnsignedFault, FaultCode: "Client", Code: "PERSON_DECEASED"}, exchange.OutcomeFault, exchange.ClassSystem, "unsigned fault PERSON_DECEASED", 1},
+		{"HTML 500", shepmock.FaultRule{Kind: shepmock.FaultHTML}, exchange.OutcomeHTTP, exchange.ClassSystem, "not SOAP", 1},
+		{"answer to another request", shepmock.FaultRule{Kind: shepmock.FaultUnbound}, exchange.OutcomeUnbound, exchange.ClassSystem, "correlationId", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := setup(t, testPKI(t).mock, func(c *exchange.Config) {
+				c.Statuses = exchange.StatusTable{Success: []string{"SCSS001"}, Transient: []string{"SE_BUSY"}, Business: []string{"PERSON_DECEASED"}}
+			})
+			h.mock.AddFault(tc.rule)
+			_, err := h.client.Do(context.Background(), personCall("880101300010"))
+			recs := h.observed()
+			if tc.kind == exchange.OutcomeOK {
+				if err != nil || len(recs[0].Steps) != tc.tries {
+					t.Fatalf("err = %v, %d attempts", err, len(recs[0].Steps))
+				}
+				return
+			}
+			var e *exchange.Error
+			if !errors.As(err, &e) || e.Kind != tc.kind || e.Class != tc.class || !strings.Contains(err.Error(), tc.message) {
+				t.Fatalf("err = %v (kind %v, class %v)", err, e.Kind, e.Class)
+			}
+			var fault *shep.Fault
+			if errors.As(err, &fault) {
+				t.Fatal("an unverified fault reached the caller as SHEP's fault")
+			}
+			if len(recs) != 1 || recs[0].Outcome != tc.kind || len(recs[0].Steps) != tc.tries {
+				t.Fatalf("record %+v", recs)
+			}
+		})
+	}
+}
+
+// TestReplayRefused: an answer already seen — the mock sending its last
+// answer again, signature and all — is refused, within the window; the
+// next fresh answer is accepted.
+func TestReplayRefused(t *testing.T) {
+	h := setup(t, testPKI(t).mock, nil)
+	ctx := context.Background()
+	if _, err := h.client.Do(ctx, personCall("880101300010")); err != nil {
+		t.Fatal(err)
+	}
+	h.mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultReplay, Count: 1})
+	_, err := h.client.Do(ctx, personCall("880101300010"))
+	var e *exchange.Error
+	if !errors.As(err, &e) || e.Kind != exchange.OutcomeReplay || !e.SystemFailure() {
+		t.Fatalf("a replayed answer: %v", err)
+	}
+	if _, err := h.client.Do(ctx, personCall("880101300010")); err != nil {
+		t.Fatalf("a fresh answer after the replay: %v", err)
+	}
+}

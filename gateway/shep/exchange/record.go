@@ -49,7 +49,10 @@ const (
 	OutcomeBusiness    Outcome = "business"     // a verified fault the table classes as a business answer
 	OutcomeFault       Outcome = "fault"        // a verified fault of the digital system
 	OutcomeTransient   Outcome = "transient"    // a verified fault the table classes as transient (retried)
-	OutcomeHTTP        Outcome = "http_status"  // an HTTP status other than 200 and a SOAP fault's 500
+	OutcomeHTTP        Outcome = "http_status"  // an HTTP status other than 200 and a SOAP fault's 500, or a 5xx that is not SOAP
+	OutcomeStatus      Outcome = "status"       // a verified answer whose status is not a success
+	OutcomeReplay      Outcome = "replay"       // an answer whose signature was seen before: replayed
+	OutcomeUnbound     Outcome = "unbound"      // a verified answer to another request
 	OutcomeTransport   Outcome = "transport"    // no response: connection refused or reset, TLS…
 	OutcomeTimeout     Outcome = "timeout"      // no response in time
 	OutcomeSignature   Outcome = "signature"    // the response's signature was refused
