@@ -61,12 +61,13 @@ func TestMockSHEPCommand(t *testing.T) {
 		t.Fatalf("banner %q", line)
 	}
 
-	signed := kopir(t, "", nil, "sign", "--key", filepath.Join(pki, "gateway-key.pem"), "--cert", filepath.Join(pki, "gateway.pem"),
-		"../../mocks/shep/testdata/get-person.xml")
-	if signed.code != 0 {
-		t.Fatalf("sign: %+v", signed)
-	}
 	post := func() (int, string) {
+		// Signed anew each time: the mock refuses a request it has seen.
+		signed := kopir(t, "", nil, "sign", "--key", filepath.Join(pki, "gateway-key.pem"), "--cert", filepath.Join(pki, "gateway.pem"),
+			"../../mocks/shep/testdata/get-person.xml")
+		if signed.code != 0 {
+			t.Fatalf("sign: %+v", signed)
+		}
 		req, _ := http.NewRequest(http.MethodPost, base, strings.NewReader(signed.stdout))
 		req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 		req.Header.Set("SOAPAction", "SendMessage")

@@ -88,6 +88,10 @@ func TestAccess(t *testing.T) {
 	if resp, _ = call("/openapi.json", ""); resp.StatusCode != 200 {
 		t.Errorf("the OpenAPI description needs no key: %d", resp.StatusCode)
 	}
+	// A handler logs and counts itself out after its answer is sent: Close
+	// waits for every handler to return (before the log's lock is taken,
+	// which a handler still logging would wait for).
+	srv.Close()
 	mu.Lock()
 	defer mu.Unlock()
 	if !strings.Contains(logs.String(), `"client":"fees-only","method":"GET","route":"/v1/fees","status":429`) ||
@@ -97,9 +101,6 @@ func TestAccess(t *testing.T) {
 	if strings.Contains(logs.String(), "050340000108") || strings.Contains(logs.String(), "fees-key") {
 		t.Error("a BIN or a key in the logs")
 	}
-	// A handler counts itself out after its answer is sent: Close waits
-	// for every handler to return.
-	srv.Close()
 	counts.mu.Lock()
 	defer counts.mu.Unlock()
 	if counts.codes["/v1/fees Unauthorized"] != 2 || counts.codes["/v1/fees Too Many Requests"] != 1 || counts.inFlight != 0 {

@@ -18,12 +18,14 @@ package shepmock
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"strings"
@@ -40,12 +42,18 @@ import (
 //go:embed wsdl.xml
 var wsdl string
 
-// Fault codes the mock answers with when it refuses a request.
+// Fault codes the mock answers with when it refuses a request: one each,
+// so that a client can tell why (SHEP's own codes are provider-defined:
+// protocol.md §4).
 const (
 	CodeSignature      = "SIGNATURE_INVALID"
 	CodeMalformed      = "MALFORMED_REQUEST"
 	CodeUnknownService = "SERVICE_NOT_FOUND"
 	CodeUnknownAction  = "UNKNOWN_SOAP_ACTION"
+	CodeWrongPath      = "UNKNOWN_ENDPOINT"
+	CodeContentType    = "UNSUPPORTED_CONTENT_TYPE"
+	CodeSender         = "SENDER_NOT_AUTHORIZED"
+	CodeReplay         = "REQUEST_REPLAYED"
 )
 
 // Config is what a Server needs.
@@ -61,6 +69,11 @@ type Config struct {
 	Clock clockwork.Clock
 	// MaxRequestBytes bounds a request. Default: 16 MiB.
 	MaxRequestBytes int64
+	// Senders are the senderId/password pairs accepted; empty accepts any.
+	Senders map[string]string
+	// ReplayWindow is how long request signatures are remembered, to
+	// refuse one sent again. Default: 15m.
+	ReplayWindow time.Duration
 }
 
 // Server is the mock SHEP, an http.Handler.
@@ -72,7 +85,8 @@ type Server struct {
 
 	mu    sync.Mutex
 	calls map[string]int
-	last  []byte // the last answer sent, for replay faults
+	last  []byte                 // the last answer sent, for replay faults
+	seen  map[[32]byte]time.Time // request signatures, for refusing replays
 }
 
 // New returns a Server.
@@ -96,7 +110,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxRequestBytes <= 0 {
 		cfg.MaxRequestBytes = 16 << 20
 	}
-	s := &Server{cfg: cfg, done: make(chan struct{}), calls: map[string]int{}}
+	if cfg.ReplayWindow <= 0 {
+		cfg.ReplayWindow = 15 * time.Minute
+	}
+	s := &Server{cfg: cfg, done: make(chan struct{}), calls: map[string]int{}, seen: map[[32]byte]time.Time{}}
 	for _, r := range cfg.Fixtures.Faults {
 		if err := s.faults.add(r); err != nil {
 			return nil, err
@@ -140,8 +157,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// endpoint reports whether a path is the synchronous channel's: the
+// root, or …/bip-sync-wss-gost/ as SHEP names it.
+func endpoint(path string) bool {
+	return path == "/" || path == "" || strings.HasSuffix(strings.TrimSuffix(path, "/"), "/bip-sync-wss-gost")
+}
+
 func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if !endpoint(r.URL.Path) {
+		s.faultStatus(ctx, w, http.StatusNotFound, "Client", CodeWrongPath, "no SendMessage endpoint at "+r.URL.Path, true)
+		return
+	}
+	// SOAP 1.1 is text/xml; one production client sends application/xml.
+	if ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); ct != "text/xml" && ct != "application/xml" {
+		s.faultStatus(ctx, w, http.StatusUnsupportedMediaType, "Client", CodeContentType,
+			"Content-Type "+r.Header.Get("Content-Type")+" is not text/xml", true)
+		return
+	}
 	action := strings.Trim(r.Header.Get("SOAPAction"), `"`)
 	if action != "" && action != "SendMessage" && !strings.HasSuffix(action, "/SendMessage") {
 		s.fault(ctx, w, "Client", CodeUnknownAction, "unknown SOAPAction "+action, true)
@@ -158,12 +191,32 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 	verified, err := s.cfg.Verifier.Verify(body)
 	if err != nil {
 		s.cfg.Logger.Info("request refused", "reason", err.Error())
-		s.fault(ctx, w, "Client", CodeSignature, err.Error(), true)
+		code := CodeSignature
+		var se *signing.Error
+		if errors.As(err, &se) && (se.Reason == signing.ReasonMalformed || se.Reason == signing.ReasonNotSOAP ||
+			se.Reason == signing.ReasonDTD) {
+			code = CodeMalformed
+		}
+		s.fault(ctx, w, "Client", code, err.Error(), true)
 		return
 	}
 	req, err := shep.ParseRequest(verified.Body, xmldoc.Limits{})
 	if err != nil {
 		s.fault(ctx, w, "Client", CodeMalformed, err.Error(), true)
+		return
+	}
+	if len(s.cfg.Senders) > 0 {
+		if pw, ok := s.cfg.Senders[req.SenderID]; !ok || pw != req.Password {
+			s.fault(ctx, w, "Client", CodeSender, "sender "+req.SenderID+" is not authorized", true)
+			return
+		}
+	}
+	if !s.firstRequest(verified.SignatureValue) {
+		s.fault(ctx, w, "Client", CodeReplay, "this request was already received", true)
+		return
+	}
+	if _, known := s.cfg.Fixtures.Services[req.ServiceID]; !known {
+		s.fault(ctx, w, "Server", CodeUnknownService, "no such service: "+req.ServiceID, true)
 		return
 	}
 	s.mu.Lock()
@@ -306,9 +359,35 @@ func (s *Server) envelope(ctx context.Context, env []byte, signed bool) ([]byte,
 	return s.cfg.Signer.Sign(ctx, env)
 }
 
+// firstRequest remembers a request's signature and reports whether it is
+// new within the window.
+func (s *Server) firstRequest(sig []byte) bool {
+	key := sha256.Sum256(sig)
+	now := s.cfg.Clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.seen[key]; ok && now.Sub(t) < s.cfg.ReplayWindow {
+		return false
+	}
+	if len(s.seen) > 100_000 {
+		for k, t := range s.seen {
+			if now.Sub(t) >= s.cfg.ReplayWindow {
+				delete(s.seen, k)
+			}
+		}
+	}
+	s.seen[key] = now
+	return true
+}
+
 // fault answers with a SOAP fault carrying SHEP's error information, as
 // HTTP 500.
 func (s *Server) fault(ctx context.Context, w http.ResponseWriter, faultCode, code, msg string, signed bool) {
+	s.faultStatus(ctx, w, http.StatusInternalServerError, faultCode, code, msg, signed)
+}
+
+// faultStatus is fault with another HTTP status.
+func (s *Server) faultStatus(ctx context.Context, w http.ResponseWriter, status int, faultCode, code, msg string, signed bool) {
 	f := &shep.Fault{Code: faultCode, String: msg, Info: &shep.ErrorInfo{Code: code, Message: msg, Date: s.cfg.Clock.Now()}}
 	env, err := s.envelope(ctx, f.Envelope(), signed)
 	if err != nil {
@@ -316,7 +395,7 @@ func (s *Server) fault(ctx context.Context, w http.ResponseWriter, faultCode, co
 		return
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	w.WriteHeader(http.StatusInternalServerError)
+	w.WriteHeader(status)
 	w.Write(env)
 }
 

@@ -98,8 +98,8 @@ func (f *fixture) answer(t *testing.T, body []byte) (*shep.Response, error) {
 
 func TestSOAPActions(t *testing.T) {
 	f := newFixture(t)
-	req := f.request(t, "GBDUL_UniversalServiceSync", `<q:get xmlns:q="urn:q"><bin>050340000108</bin></q:get>`)
-	for _, action := range []string{"SendMessage", `"SendMessage"`, "", "-", "http://bip.bee.kz/SyncChannel/v10/Interfaces/SendMessage"} {
+	for _, action := range []string{"SendMessage", `"SendMessage"`, "", `""`, "-", "http://bip.bee.kz/SyncChannel/v10/Interfaces/SendMessage"} {
+		req := f.request(t, "GBDUL_UniversalServiceSync", `<q:get xmlns:q="urn:q"><bin>050340000108</bin></q:get>`)
 		resp, body := f.post(t, action, req)
 		if resp.StatusCode != 200 {
 			t.Fatalf("SOAPAction %q: HTTP %d", action, resp.StatusCode)
@@ -109,7 +109,7 @@ func TestSOAPActions(t *testing.T) {
 			t.Fatalf("SOAPAction %q: %v %+v", action, err, r)
 		}
 	}
-	resp, body := f.post(t, "GetStatus", req)
+	resp, body := f.post(t, "GetStatus", f.request(t, "GBDUL_UniversalServiceSync", `<q:get xmlns:q="urn:q"><bin>050340000108</bin></q:get>`))
 	_, err := f.answer(t, body)
 	var fault *shep.Fault
 	if resp.StatusCode != 500 || !errors.As(err, &fault) || fault.ErrorCode() != CodeUnknownAction {
@@ -125,7 +125,7 @@ func TestRefusesBadRequests(t *testing.T) {
 		code string
 	}{
 		{"unsigned", []byte(`<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body/></soap:Envelope>`), CodeSignature},
-		{"not xml", []byte(`hello`), CodeSignature},
+		{"not xml", []byte(`hello`), CodeMalformed},
 		{"tampered", bytes.Replace(f.request(t, "X", "<a/>"), []byte("tester"), []byte("intruder"), 1), CodeSignature},
 	}
 	for _, tt := range tests {
@@ -136,9 +136,41 @@ func TestRefusesBadRequests(t *testing.T) {
 			t.Errorf("%s: HTTP %d, %v", tt.name, resp.StatusCode, err)
 		}
 	}
-	resp, _ := f.post(t, "SendMessage", f.request(t, "NoSuchService", "<a/>"))
-	if resp.StatusCode != 200 {
-		t.Fatalf("unknown service: HTTP %d", resp.StatusCode)
+	// Each refusal has its own code, in a signed fault of the real shape.
+	refused := func(what string, resp *http.Response, body []byte, status int, code string) {
+		t.Helper()
+		_, err := f.answer(t, body)
+		var fault *shep.Fault
+		if resp.StatusCode != status || !errors.As(err, &fault) || fault.ErrorCode() != code ||
+			!bytes.Contains(body, []byte("SendMessageFault1_SendMessageFault")) {
+			t.Errorf("%s: HTTP %d, %v", what, resp.StatusCode, err)
+		}
+	}
+	resp, body := f.post(t, "SendMessage", f.request(t, "NoSuchService", "<a/>"))
+	refused("unknown service", resp, body, 500, CodeUnknownService)
+	req := f.request(t, "GBDUL_UniversalServiceSync", `<q:get xmlns:q="urn:q"><bin>050340000108</bin></q:get>`)
+	if resp, _ := f.post(t, "", req); resp.StatusCode != 200 {
+		t.Fatalf("a good request: HTTP %d", resp.StatusCode)
+	}
+	resp, body = f.post(t, "", req)
+	refused("the same request again", resp, body, 500, CodeReplay)
+	post := func(path, contentType string) (*http.Response, []byte) {
+		r, _ := http.NewRequest(http.MethodPost, f.srv.URL+path, bytes.NewReader(f.request(t, "GBDUL_UniversalServiceSync", "<a/>")))
+		r.Header.Set("Content-Type", contentType)
+		res, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res, b
+	}
+	resp, body = post("/elsewhere/", "text/xml")
+	refused("wrong path", resp, body, 404, CodeWrongPath)
+	resp, body = post("/bip-sync-wss-gost/", "application/json")
+	refused("wrong Content-Type", resp, body, 415, CodeContentType)
+	if resp, _ := post("/bip-sync-wss-gost/", "application/xml"); resp.StatusCode != 200 {
+		t.Errorf("application/xml, as one production client sends: HTTP %d", resp.StatusCode)
 	}
 	get, err := http.Get(f.srv.URL)
 	if err != nil {
@@ -263,5 +295,18 @@ func TestFixtures(t *testing.T) {
 	b, _ := json.Marshal(&faultSet{})
 	if string(b) != "[]" {
 		t.Errorf("empty rules marshal as %s", b)
+	}
+}
+
+// TestSenderCredentials: with senders configured, a request from another
+// sender, or with another password, gets its own fault.
+func TestSenderCredentials(t *testing.T) {
+	f := newFixture(t)
+	f.mock.cfg.Senders = map[string]string{"kopir": "s3cret"}
+	resp, body := f.post(t, "", f.request(t, "GBDUL_UniversalServiceSync", "<a/>"))
+	_, err := f.answer(t, body)
+	var fault *shep.Fault
+	if resp.StatusCode != 500 || !errors.As(err, &fault) || fault.ErrorCode() != CodeSender {
+		t.Fatalf("sender tester: HTTP %d, %v", resp.StatusCode, err)
 	}
 }
