@@ -80,6 +80,10 @@ const (
 	// send): one reference, to the Body; no Timestamp, no token; the
 	// certificate in a KeyIdentifier.
 	LayoutSmartBridge Layout = "smart-bridge"
+	// LayoutSHEP (what SHEP answers with): one reference, to the Body; no
+	// Timestamp, no token; KeyInfo names the certificate by issuer and
+	// serial number, so a verifier must have it pinned.
+	LayoutSHEP Layout = "shep"
 )
 
 // NewSigner returns a Signer that signs with key and presents chain[0] as
@@ -97,9 +101,9 @@ func NewSigner(key crypto.Signer, chain []*x509.Certificate, opts SignerOptions)
 		return nil, errors.New("signing: the certificate is not for this key")
 	}
 	switch opts.Layout {
-	case LayoutWSS4J, LayoutSmartBridge:
+	case LayoutWSS4J, LayoutSmartBridge, LayoutSHEP:
 	default:
-		return nil, fmt.Errorf("signing: layout %q is not wss4j or smart-bridge", opts.Layout)
+		return nil, fmt.Errorf("signing: layout %q is not wss4j, smart-bridge or shep", opts.Layout)
 	}
 	s := &Signer{key: key, cert: chain[0], ttl: opts.TTL, layout: opts.Layout, limits: opts.Limits, now: opts.Now, rand: opts.Rand,
 		certB64: base64.StdEncoding.EncodeToString(chain[0].Raw)}
@@ -189,7 +193,7 @@ func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
 	prefixes := body.Inclusive
 	bodyDigest := h.Sum(nil)
 
-	wss4j := s.layout != LayoutSmartBridge
+	wss4j := s.layout == LayoutWSS4J
 	var timestamp string
 	var tsDigest []byte
 	if wss4j {
@@ -246,6 +250,10 @@ func (s *Signer) Sign(ctx context.Context, envelope []byte) ([]byte, error) {
 	if wss4j {
 		sec.WriteString(`<ds:KeyInfo><wsse:SecurityTokenReference><wsse:Reference URI="#` + tokenID + `" ValueType="` +
 			ValueTypeX509v3 + `"/></wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature></wsse:Security>`)
+	} else if s.layout == LayoutSHEP {
+		sec.WriteString(`<ds:KeyInfo><wsse:SecurityTokenReference><ds:X509Data><ds:X509IssuerSerial><ds:X509IssuerName>` +
+			escapeText(s.cert.Issuer.String()) + `</ds:X509IssuerName><ds:X509SerialNumber>` + s.cert.SerialNumber.String() +
+			`</ds:X509SerialNumber></ds:X509IssuerSerial></ds:X509Data></wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature></wsse:Security>`)
 	} else {
 		// The Smart Bridge layout: the certificate itself in a KeyIdentifier.
 		sec.WriteString(`<ds:KeyInfo><wsse:SecurityTokenReference><wsse:KeyIdentifier EncodingType="` + EncodingBase64Binary +
@@ -448,8 +456,10 @@ func (l *Layout) UnmarshalText(b []byte) error {
 		*l = LayoutWSS4J
 	case string(LayoutSmartBridge):
 		*l = LayoutSmartBridge
+	case string(LayoutSHEP):
+		*l = LayoutSHEP
 	default:
-		return fmt.Errorf("%q is not wss4j or smart-bridge", b)
+		return fmt.Errorf("%q is not wss4j, smart-bridge or shep", b)
 	}
 	return nil
 }
@@ -461,3 +471,6 @@ func (l Layout) MarshalText() ([]byte, error) {
 	}
 	return []byte(l), nil
 }
+
+// escapeText escapes character data; a distinguished name may hold & or <.
+var escapeText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	mailboxmock "github.com/kopir/kopir/mocks/mailbox"
@@ -67,6 +68,11 @@ func runMock(ctx context.Context, e *env, args []string) int {
 	p12File := fs.String("p12", "", "the mock's PKCS#12 key `file` instead of --key and --cert (an NCA key file as it is)")
 	passwordEnv := fs.String("password-env", "", "environment `variable` holding the PKCS#12 password")
 	passwordFile := fs.String("password-file", "", "`file` holding the PKCS#12 password")
+	layout := signing.LayoutSHEP
+	fs.TextVar(&layout, "layout", signing.LayoutSHEP, "how answers are signed: shep (as SHEP signs: Body only, no Timestamp, the certificate by issuer and serial), smart-bridge or wss4j")
+	replayWindow := fs.Duration("replay-window", 0, "how long request signatures are remembered, to refuse one sent again (default 15m)")
+	var senders senderList
+	fs.Var(&senders, "sender", "a senderId accepted, as `ID=ENV` (its password in the environment variable ENV); repeatable; none accepts any")
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: kopir mock %s [flags]\n\n"+
 			"Runs a %s: verifies request signatures, signs answers, answers from fixtures,\n"+
@@ -91,7 +97,13 @@ func runMock(ctx context.Context, e *env, args []string) int {
 		}
 		own = &ownKey{key, chain}
 	}
-	srv, err := newMock(kind, *pkiDir, *trust, *keyFile, *certFile, *fixtures, own, log)
+	accepted, err := senders.resolve(e.getenv)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "kopir mock %s: %v\n", args[0], err)
+		return 2
+	}
+	srv, err := newMock(kind, mockOptions{pkiDir: *pkiDir, trust: *trust, keyFile: *keyFile, certFile: *certFile, fixtures: *fixtures,
+		own: own, layout: layout, replayWindow: *replayWindow, senders: accepted}, log)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "kopir mock %s: %v\n", args[0], err)
 		return 1
@@ -115,7 +127,49 @@ type ownKey struct {
 	chain []*x509.Certificate
 }
 
-func newMock(kind mockKind, pkiDir, trust, keyFile, certFile, fixtures string, own *ownKey, log *slog.Logger) (*shepmock.Server, error) {
+// senderList is the --sender flag: ID=ENV pairs.
+type senderList []string
+
+func (s *senderList) String() string { return strings.Join(*s, ",") }
+
+func (s *senderList) Set(v string) error {
+	id, env, ok := strings.Cut(v, "=")
+	if !ok || id == "" || env == "" {
+		return errors.New("want ID=ENV")
+	}
+	*s = append(*s, v)
+	return nil
+}
+
+// resolve reads each sender's password from the environment.
+func (s senderList) resolve(getenv func(string) string) (map[string]string, error) {
+	if len(s) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(s))
+	for _, v := range s {
+		id, env, _ := strings.Cut(v, "=")
+		password := getenv(env)
+		if password == "" {
+			return nil, fmt.Errorf("--sender %s: $%s is empty", id, env)
+		}
+		out[id] = password
+	}
+	return out, nil
+}
+
+// mockOptions are a mock's keys, data and behaviour; empty fields take
+// the development PKI's files and the mock's defaults.
+type mockOptions struct {
+	pkiDir, trust, keyFile, certFile, fixtures string
+	own                                        *ownKey
+	layout                                     signing.Layout
+	replayWindow                               time.Duration
+	senders                                    map[string]string
+}
+
+func newMock(kind mockKind, o mockOptions, log *slog.Logger) (*shepmock.Server, error) {
+	pkiDir, trust, keyFile, certFile, fixtures, own := o.pkiDir, o.trust, o.keyFile, o.certFile, o.fixtures, o.own
 	if trust == "" || own == nil && (keyFile == "" || certFile == "") {
 		if made, err := devpki.Ensure(pkiDir, devpki.RSA2048); err != nil {
 			return nil, err
@@ -141,7 +195,7 @@ func newMock(kind mockKind, pkiDir, trust, keyFile, certFile, fixtures string, o
 	} else if key, chain, err = signing.LoadKeyPair(keyFile, certFile); err != nil {
 		return nil, err
 	}
-	signer, err := signing.NewSigner(key, chain, signing.SignerOptions{})
+	signer, err := signing.NewSigner(key, chain, signing.SignerOptions{Layout: o.layout})
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +209,7 @@ func newMock(kind mockKind, pkiDir, trust, keyFile, certFile, fixtures string, o
 	if err != nil {
 		return nil, err
 	}
-	cfg := shepmock.Config{Signer: signer, Verifier: verifier, Logger: log}
+	cfg := shepmock.Config{Signer: signer, Verifier: verifier, Logger: log, Senders: o.senders, ReplayWindow: o.replayWindow}
 	if fixtures != "" {
 		cfg.Fixtures, err = shepmock.LoadFixtures(fixtures)
 	} else {

@@ -80,9 +80,18 @@ func TestMockSHEPCommand(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	code, answer := post()
-	verified := kopir(t, answer, nil, "verify", "--trust", filepath.Join(pki, "ca.pem"))
+	// Answers are signed as SHEP signs them (protocol.md §5, layout 2): the
+	// certificate is not in the message, so only a pinned one verifies it.
+	pin := []string{"verify", "--pin", filepath.Join(pki, "mock-shep.pem"), "--no-timestamp"}
+	verified := kopir(t, answer, nil, pin...)
 	if code != 200 || verified.code != 0 || !strings.Contains(verified.stdout, "Сейтқали") || !strings.Contains(verified.stderr, "Mock SHEP") {
 		t.Fatalf("HTTP %d, verify %+v", code, verified)
+	}
+	if !strings.Contains(answer, "<ds:X509IssuerSerial>") || strings.Contains(answer, "Timestamp") || strings.Contains(answer, "BinarySecurityToken") {
+		t.Errorf("the answer is not in SHEP's layout:\n%s", answer)
+	}
+	if r := kopir(t, answer, nil, "verify", "--trust", filepath.Join(pki, "ca.pem"), "--no-timestamp"); r.code != 1 || !strings.Contains(r.stderr, "untrusted") {
+		t.Errorf("verified by a CA alone: %+v", r)
 	}
 
 	resp, err := http.Post(base+"_control/faults", "application/json", strings.NewReader(`{"kind":"fault","code":"E_DB","count":1}`))
@@ -93,7 +102,7 @@ func TestMockSHEPCommand(t *testing.T) {
 	if code, answer = post(); code != 500 || !strings.Contains(answer, "<errorCode>E_DB</errorCode>") {
 		t.Fatalf("injected fault: HTTP %d %s", code, answer)
 	}
-	if kopir(t, answer, nil, "verify", "--trust", filepath.Join(pki, "ca.pem")).code != 0 {
+	if kopir(t, answer, nil, pin...).code != 0 {
 		t.Fatal("the mock's fault is not signed")
 	}
 	if strings.Contains(stderr.String(), "900515400014") {
@@ -180,7 +189,8 @@ func TestMockSHEPWithNCAKey(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, &env{stdin: strings.NewReader(""), stdout: pw, stderr: &stderr, getenv: func(string) string { return "Aa123456" }},
-			[]string{"mock", "shep", "--listen", "127.0.0.1:0", "--pki", pki, "--p12", "../../signing/pkcs12/testdata/nca-gost2015.p12", "--password-env", "PW"})
+			[]string{"mock", "shep", "--listen", "127.0.0.1:0", "--pki", pki, "--p12", "../../signing/pkcs12/testdata/nca-gost2015.p12", "--password-env", "PW",
+				"--layout", "smart-bridge"})
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -203,9 +213,60 @@ func TestMockSHEPWithNCAKey(t *testing.T) {
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	der, _ := os.ReadFile("../../signing/gost/testdata/nca/ca-gost2015.der")
 	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	if r := kopir(t, string(answer), nil, "verify", "--trust", ca); r.code != 1 || !strings.Contains(r.stderr, "cert_expired") {
+	if r := kopir(t, string(answer), nil, "verify", "--trust", ca, "--no-timestamp"); r.code != 1 || !strings.Contains(r.stderr, "cert_expired") {
 		t.Fatalf("verify: %+v", r)
 	}
 	cancel()
 	<-done
+}
+
+// startMock runs `kopir mock` with args until the test ends and returns
+// its base URL.
+func startMock(t *testing.T, getenv func(string) string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	var stderr lockedBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, &env{stdin: strings.NewReader(""), stdout: pw, stderr: &stderr, getenv: getenv}, append([]string{"mock"}, args...))
+		pw.Close()
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no banner: %v; stderr: %s", err, stderr.String())
+	}
+	go io.Copy(io.Discard, pr)
+	return regexp.MustCompile(`http://[0-9.:]+/`).FindString(line)
+}
+
+// TestMockSenderFlag: --sender ID=ENV admits that sender with the
+// password in ENV, and refuses any other password with its own code.
+func TestMockSenderFlag(t *testing.T) {
+	pki := filepath.Join(t.TempDir(), "pki")
+	for _, tc := range []struct {
+		password string // the mock's, in $SENDER_PW; the request says "x"
+		status   int
+		code     string
+	}{
+		{"x", 200, ""},
+		{"other", 500, "SENDER_NOT_AUTHORIZED"},
+	} {
+		base := startMock(t, func(string) string { return tc.password }, "shep", "--listen", "127.0.0.1:0", "--pki", pki, "--sender", "tester=SENDER_PW")
+		signed := kopir(t, "", nil, "sign", "--key", filepath.Join(pki, "gateway-key.pem"), "--cert", filepath.Join(pki, "gateway.pem"),
+			"../../mocks/shep/testdata/get-person.xml")
+		resp, err := http.Post(base, "text/xml; charset=utf-8", strings.NewReader(signed.stdout))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.code) {
+			t.Errorf("password %q: HTTP %d %s", tc.password, resp.StatusCode, b)
+		}
+	}
+	if r := kopir(t, "", nil, "mock", "shep", "--sender", "tester"); r.code != 2 {
+		t.Errorf("--sender without =ENV: %+v", r)
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/kopir/kopir/gateway"
 	"github.com/kopir/kopir/gateway/api/access"
 	mailboxmock "github.com/kopir/kopir/mocks/mailbox"
+	"github.com/kopir/kopir/signing"
 	"github.com/kopir/kopir/signing/devpki"
 )
 
@@ -137,13 +138,19 @@ identity:
 shep:
   url: http://%s/bip-sync-wss-gost/
   sender_id: kopir-dev
-  trust: [%s]
+  # The mock answers as SHEP does: Body only, no Timestamp, its certificate named by issuer and
+  # serial, so it is pinned and the Body is all an answer can sign.
+  pinned: [%s]
+  require: [body]
+  layout: smart-bridge
   faults:
     transient: [SE_BUSY]
 payments:
   url: http://%s/
   sender_id: kopir-dev
-  trust: [%s]
+  pinned: [%s]
+  require: [body]
+  layout: smart-bridge
 reports:
   database: %s
   from: kopir-dev@kopir.test
@@ -233,19 +240,19 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	shepMock, err := newMock(mocks["shep"], pki, "", "", "", "", nil, log.With("component", "mock-shep"))
+	shepMock, err := newMock(mocks["shep"], mockOptions{pkiDir: pki, layout: signing.LayoutSHEP}, log.With("component", "mock-shep"))
 	if err != nil {
 		return fail(err)
 	}
-	payMock, err := newMock(mocks["payments"], pki, "", "", "", "", nil, log.With("component", "mock-payments"))
+	payMock, err := newMock(mocks["payments"], mockOptions{pkiDir: pki, layout: signing.LayoutSHEP}, log.With("component", "mock-payments"))
 	if err != nil {
 		return fail(err)
 	}
 	mailbox := mailboxmock.New(mailboxmock.Options{Logger: log.With("component", "mock-mailbox")})
 	gw := devpki.FilesFor(pki, "gateway")
-	ca := filepath.Join(pki, devpki.CAFile)
 	cfgPath := filepath.Join(dir, "kopir.yaml")
-	text := fmt.Sprintf(devConfig, apiLn.Addr(), gw.Key, gw.Cert, shepLn.Addr(), ca, payLn.Addr(), ca,
+	text := fmt.Sprintf(devConfig, apiLn.Addr(), gw.Key, gw.Cert, shepLn.Addr(), devpki.FilesFor(pki, "mock-shep").Cert,
+		payLn.Addr(), devpki.FilesFor(pki, "mock-payments").Cert,
 		filepath.Join(dir, "kopir-outbox.db"), smtpLn.Addr().(*net.TCPAddr).Port, opsLn.Addr(), keyFile, keySum)
 	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
 		return fail(err)

@@ -25,7 +25,7 @@ func runSign(ctx context.Context, e *env, args []string) int {
 	passwordFile := fs.String("password-file", "", "`file` holding the PKCS#12 password")
 	ttl := fs.Duration("ttl", signing.DefaultTTL, "Timestamp lifetime")
 	enveloped := fs.Bool("enveloped", false, "sign a whole XML document with an enveloped signature (payloads: GBD UL requests) instead of a SOAP envelope")
-	layout := fs.String("layout", "wss4j", "signature `layout`: wss4j (Timestamp, BinarySecurityToken) or smart-bridge (Body only, KeyIdentifier)")
+	layout := fs.String("layout", "wss4j", "signature `layout`: wss4j (Timestamp, BinarySecurityToken), smart-bridge (Body only, KeyIdentifier) or shep (Body only, X509IssuerSerial)")
 	fs.Usage = func() {
 		fmt.Fprintln(e.stderr, "usage: kopir sign (--key KEY.pem --cert CERT.pem | --p12 KEY.p12 --password-env VAR) [--layout L] [FILE]\n\n"+
 			"Signs the SOAP envelope in FILE (or standard input) and writes it to standard output.")
@@ -62,12 +62,8 @@ func runSign(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 	var lay signing.Layout
-	switch *layout {
-	case "wss4j":
-	case "smart-bridge":
-		lay = signing.LayoutSmartBridge
-	default:
-		fmt.Fprintf(e.stderr, "kopir sign: --layout %q is not wss4j or smart-bridge\n", *layout)
+	if err := lay.UnmarshalText([]byte(*layout)); err != nil {
+		fmt.Fprintf(e.stderr, "kopir sign: --layout: %v\n", err)
 		return 2
 	}
 	signer, err := signing.NewSigner(key, chain, signing.SignerOptions{TTL: *ttl, Layout: lay})

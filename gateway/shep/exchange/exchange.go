@@ -18,6 +18,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -170,7 +171,10 @@ type Config struct {
 	// Trust are PEM files of the CAs (or self-signed certificates) whose
 	// response signatures are accepted. Required unless Pinned.
 	Trust []string `yaml:"trust"`
-	// Pinned are PEM files of leaf certificates accepted as they are.
+	// Pinned are PEM files of leaf certificates accepted as they are: SHEP
+	// names its certificate by issuer and serial number and does not send
+	// it. Only a file's first certificate is pinned; the rest, its chain as
+	// certificate files are often handed out, is not trusted by this.
 	Pinned []string `yaml:"pinned"`
 	// ClockSkew is tolerated in response Timestamps. Default: 60s.
 	ClockSkew time.Duration `yaml:"clock_skew"`
@@ -322,9 +326,13 @@ func (c *Config) Policy() (signing.Policy, error) {
 	if err != nil {
 		return signing.Policy{}, fmt.Errorf("trust: %w", err)
 	}
-	pinned, err := signing.LoadAll(c.Pinned)
-	if err != nil {
-		return signing.Policy{}, fmt.Errorf("pinned: %w", err)
+	var pinned []*x509.Certificate
+	for _, f := range c.Pinned {
+		certs, err := signing.LoadCertificates(f)
+		if err != nil {
+			return signing.Policy{}, fmt.Errorf("pinned: %w", err)
+		}
+		pinned = append(pinned, certs[0])
 	}
 	return signing.Policy{Roots: roots, Pinned: pinned, ClockSkew: c.ClockSkew, Required: c.Require}, nil
 }

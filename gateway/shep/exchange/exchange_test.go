@@ -499,3 +499,80 @@ func TestReplayRefused(t *testing.T) {
 		t.Fatalf("a fresh answer after the replay: %v", err)
 	}
 }
+
+// TestPolicyPinsFirstCertificate: a pinned file is often the certificate
+// with its chain; only the first is pinned, or its CA's key would sign
+// answers as good as SHEP's.
+func TestPolicyPinsFirstCertificate(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := devpki.Ensure(dir, devpki.ECDSAP256); err != nil {
+		t.Fatal(err)
+	}
+	files := devpki.FilesFor(dir, "mock-shep")
+	chain, err := signing.LoadCertificates(files.Cert)
+	if err != nil || len(chain) < 2 {
+		t.Fatalf("want a chain file: %d certificates, %v", len(chain), err)
+	}
+	cfg := exchange.Config{Pinned: []string{files.Cert}}
+	p, err := cfg.Policy()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Pinned) != 1 || !p.Pinned[0].Equal(chain[0]) {
+		t.Fatalf("pinned %d certificates, want the leaf alone", len(p.Pinned))
+	}
+}
+
+// TestSHEPLayoutAnswers: answers signed as SHEP signs them (Body only, no
+// Timestamp, the certificate by issuer and serial) are read when SHEP's
+// certificate is pinned and the Body is all that is required, and are a
+// signature failure of the digital system under a policy that wants a
+// Timestamp or trusts a CA alone.
+func TestSHEPLayoutAnswers(t *testing.T) {
+	p := testPKI(t)
+	mockSigner, err := signing.NewSigner(p.mock.Key, p.mock.Chain, signing.SignerOptions{Layout: signing.LayoutSHEP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mock, err := shepmock.New(shepmock.Config{Signer: mockSigner, Verifier: verifier(t, p.ca.Cert)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mock)
+	defer srv.Close()
+	defer mock.Close()
+	body := []signing.Part{signing.PartBody}
+	for _, tc := range []struct {
+		name   string
+		policy signing.Policy
+		ok     bool
+	}{
+		{"pinned, body", signing.Policy{Pinned: p.mock.Chain[:1], Required: body}, true},
+		{"pinned, timestamp wanted", signing.Policy{Pinned: p.mock.Chain[:1]}, false},
+		{"CA alone", signing.Policy{Roots: []*x509.Certificate{p.ca.Cert}, Required: body}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := signing.NewVerifier(tc.policy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := exchange.New(exchange.Config{URL: srv.URL + "/", SenderID: "kopir", Timeout: 2 * time.Second, Attempts: 1},
+				signer(t, p.gateway), v, exchange.Options{Clock: clockwork.NewFakeClockAt(time.Now())})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			res, err := c.Do(context.Background(), personCall("880101300010"))
+			if tc.ok {
+				if err != nil || res.Response == nil {
+					t.Fatalf("SHEP's layout refused: %v", err)
+				}
+				return
+			}
+			var e *exchange.Error
+			if !errors.As(err, &e) || e.Kind != exchange.OutcomeSignature || !e.SystemFailure() {
+				t.Fatalf("got %v, want a signature failure", err)
+			}
+		})
+	}
+}
