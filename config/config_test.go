@@ -34,7 +34,7 @@ func TestExampleIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.SHEP.Attempts != 3 || time.Duration(c.SHEP.Timeout) != 30*time.Second || c.MCI[2026] != 4325 ||
+	if c.SHEP.Attempts != 3 || c.SHEP.Timeout != 10*time.Second || c.SHEP.Deadline != 15*time.Second || c.SHEP.HangAfter != 5*time.Second || c.MCI[2026] != 4325 ||
 		c.Payments.Breaker.Failures != 5 || c.Services.Persons != "GBDFL_UniversalServiceSync" {
 		t.Fatalf("%+v", c)
 	}
@@ -55,7 +55,7 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Listen != "127.0.0.1:8080" || c.Log != "info" || c.Payments.Attempts != 3 || time.Duration(c.Payments.BackoffMax) != 5*time.Second ||
-		c.SHEP.DataMode != "children" || c.MCI[2025] != 3932 || c.Reports.To[0] != "sd@nitec.kz" || c.Reports.SMTP.Port != 587 ||
+		c.SHEP.DataMode != "children" || c.Payments.Deadline != 15*time.Second || c.Payments.Timeout != 10*time.Second || c.MCI[2025] != 3932 || c.Reports.To[0] != "sd@nitec.kz" || c.Reports.SMTP.Port != 587 ||
 		c.Ops.Listen != "127.0.0.1:9464" || c.Clients[0].Burst != 10 || time.Duration(c.Ops.CertificateMinValidity) != 24*time.Hour ||
 		c.Reports.SMTP.TLS != "starttls" || time.Duration(c.Reports.Window) != 10*time.Minute || c.Reports.Database != "kopir-outbox.db" {
 		t.Fatalf("%+v", c)

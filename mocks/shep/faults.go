@@ -56,6 +56,9 @@ type FaultRule struct {
 	Probability float64  `json:"probability,omitempty" yaml:"probability"`
 	Delay       Duration `json:"delay,omitempty" yaml:"delay"`
 	Status      int      `json:"status,omitempty" yaml:"status"`
+	// RetryAfter, with kind http, is sent as a Retry-After header (in
+	// whole seconds): a 429 or 503 that says when to come back.
+	RetryAfter Duration `json:"retry_after,omitempty" yaml:"retry_after"`
 	// FaultCode is the SOAP faultcode, "Server" (default) or "Client";
 	// Code and Message are SHEP's error code and message.
 	FaultCode string `json:"fault_code,omitempty" yaml:"fault_code"`

@@ -28,6 +28,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -252,6 +253,9 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 				status = http.StatusServiceUnavailable
 			}
 			log.Info("answering with an HTTP error", "status", status)
+			if rule.RetryAfter > 0 {
+				w.Header().Set("Retry-After", strconv.Itoa(int(time.Duration(rule.RetryAfter).Seconds())))
+			}
 			http.Error(w, http.StatusText(status), status)
 			return
 		case FaultSOAP:

@@ -119,6 +119,17 @@ func (b *Breaker) Done(generation uint64, failed bool) {
 	}
 }
 
+// Release ends an allowed call that says nothing of the upstream (its
+// caller left before an answer was due): it counts neither way, and a
+// half-open breaker may let another probe through in its place.
+func (b *Breaker) Release(generation uint64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if generation == b.generation && b.state == stateHalfOpen && b.requests > 0 {
+		b.requests--
+	}
+}
+
 func (b *Breaker) set(s breakerState) {
 	b.state, b.generation = s, b.generation+1
 	b.failures, b.requests, b.successes = 0, 0, 0

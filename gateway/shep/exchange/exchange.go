@@ -4,16 +4,19 @@
 // transport behind a circuit breaker, verifies the response's signature
 // before reading a byte of it, and records every step.
 //
-// What it retries: transport errors, HTTP 502/503/504, and SOAP faults whose
-// code the fault table marks transient. go-retryablehttp retries every 5xx
-// by default, but SHEP's faults arrive as HTTP 500, most of them final, so
-// the retry decision is made here, from the verified fault. Every attempt is
-// signed anew (a fresh Timestamp), and the last response body is kept for
-// the record (the library's default error handler drops it).
+// An attempt runs in one order (attempt.go): sign → post → read → verify →
+// replay → parse → bind → classify → decide. What it retries: transport
+// errors, HTTP 429/502/503/504 (after Retry-After when there is one), and
+// faults and statuses the tables mark transient. go-retryablehttp moves the
+// bytes but retries every 5xx by default, while SHEP's faults arrive as
+// HTTP 500, most of them final, so the decision is made here, from the
+// verified answer. A call has one deadline its attempts share; the waits
+// between attempts are taken on the injected clock, and every retry is
+// signed anew (PrepareRetry), so that it never carries a stale Timestamp or
+// a signature SHEP has seen.
 package exchange
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -22,7 +25,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/big"
 	"net"
@@ -32,7 +34,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/go-retryablehttp"
 	"github.com/jonboulle/clockwork"
 
 	"github.com/kopir/kopir/config/field"
@@ -188,8 +189,17 @@ type Config struct {
 	// timestamp. SHEP signs its answers without a Timestamp. Default:
 	// [body, timestamp].
 	Require []signing.Part `yaml:"require"`
-	// Timeout bounds each attempt. Default: 30s.
+	// Deadline bounds a whole call: its attempts and the waits between
+	// them share it, so that a hung upstream holds a back end this long
+	// and no longer. Default: 15s.
+	Deadline time.Duration `yaml:"deadline"`
+	// Timeout bounds each attempt, within the deadline. Default: 10s.
 	Timeout time.Duration `yaml:"timeout"`
+	// HangAfter is how long a call must have waited, when its caller
+	// gives up on it, to count as a hang: a failure of the digital system,
+	// counted by the breaker and reported. A call abandoned sooner is the
+	// caller's business. Default: 5s.
+	HangAfter time.Duration `yaml:"hang_after"`
 	// Attempts is how many times a call is tried, 1..10. Default: 3.
 	Attempts int `yaml:"attempts"`
 	// BackoffMin and BackoffMax bound the exponential back-off with full
@@ -246,7 +256,9 @@ type TLSFiles struct {
 func (c *Config) SetDefaults() {
 	setDefault(&c.System, "shep")
 	setDefault(&c.ClockSkew, time.Minute)
-	setDefault(&c.Timeout, 30*time.Second)
+	setDefault(&c.Deadline, 15*time.Second)
+	setDefault(&c.Timeout, 10*time.Second)
+	setDefault(&c.HangAfter, 5*time.Second)
 	setDefault(&c.Attempts, 3)
 	setDefault(&c.BackoffMin, 200*time.Millisecond)
 	setDefault(&c.BackoffMax, 5*time.Second)
@@ -286,6 +298,17 @@ func (c *Config) Validate(getenv func(string) string) error {
 	}
 	if c.BackoffMin > c.BackoffMax {
 		e.Add("backoff_min", "greater than backoff_max")
+	}
+	if c.Timeout > c.Deadline {
+		e.Add("timeout", "%s is longer than the call's deadline (%s)", c.Timeout, c.Deadline)
+	}
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{{"deadline", c.Deadline}, {"timeout", c.Timeout}, {"hang_after", c.HangAfter}} {
+		if d.d < 0 {
+			e.Add(d.name, "must not be negative")
+		}
 	}
 	switch c.Binding {
 	case "correlation", "none":
@@ -403,7 +426,7 @@ type Client struct {
 	cfg      Config
 	signer   Signer
 	verifier Verifier
-	http     *retryablehttp.Client
+	hc       *http.Client
 	breaker  *breaker.Breaker
 	clock    clockwork.Clock
 	masker   *pii.Masker
@@ -464,15 +487,7 @@ func New(cfg Config, s Signer, v Verifier, o Options) (*Client, error) {
 			ForceAttemptHTTP2:   true,
 		}}
 	}
-	c.http = &retryablehttp.Client{
-		HTTPClient:   hc,
-		RetryWaitMin: cfg.BackoffMin,
-		RetryWaitMax: cfg.BackoffMax,
-		RetryMax:     cfg.Attempts - 1,
-		CheckRetry:   c.checkRetry,
-		Backoff:      backoff,
-		ErrorHandler: retryablehttp.PassthroughErrorHandler,
-	}
+	c.hc = hc
 	c.breaker = breaker.New(cfg.Breaker, c.clock.Now)
 	c.replays = &replayCache{window: cfg.ReplayWindow, max: maxReplayEntries, seen: map[[32]byte]time.Time{}}
 	return c, nil
@@ -485,6 +500,9 @@ func setDefault[T comparable](v *T, def T) {
 	}
 }
 
+// errDeadline is why a call's context ends when its deadline passes.
+var errDeadline = errors.New("exchange: the call's deadline passed")
+
 // System is the upstream's name.
 func (c *Client) System() string { return c.cfg.System }
 
@@ -493,12 +511,12 @@ func (c *Client) System() string { return c.cfg.System }
 func (c *Client) BreakerState() string { return c.breaker.State() }
 
 // Close releases idle connections.
-func (c *Client) Close() { c.http.HTTPClient.CloseIdleConnections() }
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
 
 // backoff is exponential with full jitter: attempt n waits a uniformly
 // random time in [0, min·2ⁿ], capped at max, so callers retrying together
 // do not retry together.
-func backoff(min, max time.Duration, n int, _ *http.Response) time.Duration {
+func backoff(min, max time.Duration, n int) time.Duration {
 	ceil := min << n
 	if ceil <= 0 || ceil > max {
 		ceil = max
@@ -519,19 +537,6 @@ func newUUID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// callState is one exchange's progress, reached by checkRetry through the
-// request's context.
-type callState struct {
-	rec      *Record
-	started  time.Time // of the current attempt
-	request  []byte    // the current attempt's signed envelope
-	result   *Result
-	err      *Error
-	canceled error
-}
-
-type stateKey struct{}
-
 // Do sends call and returns the verified response. Failures are *Error;
 // a SOAP fault is wrapped in one (errors.As finds the *shep.Fault).
 func (c *Client) Do(ctx context.Context, call Call) (*Result, error) {
@@ -545,7 +550,14 @@ func (c *Client) Do(ctx context.Context, call Call) (*Result, error) {
 	if generation, ok := c.breaker.Allow(); ok {
 		res, err = c.exchange(ctx, call, rec)
 		var e *Error
-		c.breaker.Done(generation, err != nil && !(errors.As(err, &e) && !e.SystemFailure() || errors.Is(err, context.Canceled)))
+		switch {
+		case errors.As(err, &e) && e.Kind == OutcomeCanceled:
+			// Abandoned before it could be called a hang: it says
+			// nothing of the upstream, but frees its probe.
+			c.breaker.Release(generation)
+		default:
+			c.breaker.Done(generation, err != nil && !(errors.As(err, &e) && !e.SystemFailure()))
+		}
 	} else {
 		err = &Error{Kind: OutcomeBreakerOpen, Class: ClassSystem, Err: ErrBreakerOpen}
 	}
@@ -585,190 +597,16 @@ func (c *Client) exchange(ctx context.Context, call Call, rec *Record) (*Result,
 	if err != nil {
 		return nil, &Error{Kind: OutcomeMalformed, Class: ClassBusiness, Err: err}
 	}
-	st := &callState{rec: rec}
-	ctx = context.WithValue(ctx, stateKey{}, st)
-	first, err := c.signer.Sign(ctx, envelope)
-	if err != nil {
-		// The signer is a digital system too (NCANode, an HSM): its
-		// failure is reported like SHEP's.
-		return nil, &Error{Kind: OutcomeSigner, Class: ClassSystem, Err: err}
-	}
-	body := retryablehttp.ReaderFunc(func() (io.Reader, error) {
-		// go-retryablehttp calls this once to learn the length, then
-		// once per attempt. The first signature serves both; every
-		// retry is signed anew, so that it never carries a stale
-		// Timestamp.
-		signed := first
-		if len(st.rec.Steps) > 0 {
-			var err error
-			if signed, err = c.signer.Sign(ctx, envelope); err != nil {
-				return nil, err
-			}
-		}
-		st.request, st.started = signed, c.clock.Now()
-		return bytes.NewReader(signed), nil
-	})
-	hreq, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, c.cfg.URL, body)
-	if err != nil {
-		return nil, &Error{Kind: OutcomeMalformed, Class: ClassSystem, Err: err}
-	}
-	hreq.Header.Set("Content-Type", "text/xml; charset=utf-8")
-	hreq.Header.Set("SOAPAction", `"`+c.cfg.SOAPAction+`"`)
-	resp, err := c.http.Do(hreq)
-	if resp != nil {
-		resp.Body.Close()
-	}
-	switch {
-	case st.result != nil:
-		return st.result, nil
-	case st.err != nil:
-		return nil, st.err
-	case st.canceled != nil:
-		return nil, &Error{Kind: OutcomeCanceled, Class: ClassBusiness, Err: st.canceled}
-	case ctx.Err() != nil:
-		return nil, &Error{Kind: OutcomeCanceled, Class: ClassBusiness, Err: ctx.Err()}
-	}
-	// Signing failed before any attempt was made.
-	return nil, &Error{Kind: OutcomeMalformed, Class: ClassSystem, Err: err}
-}
-
-// checkRetry ends each attempt: it records the step, verifies and reads
-// the response, and decides whether to try again.
-func (c *Client) checkRetry(ctx context.Context, resp *http.Response, doErr error) (bool, error) {
-	st, _ := ctx.Value(stateKey{}).(*callState)
-	if st == nil {
-		return retryablehttp.DefaultRetryPolicy(ctx, resp, doErr)
-	}
-	step := Step{Attempt: len(st.rec.Steps) + 1, Time: st.started, Upstream: c.upstream, ServiceID: st.rec.ServiceID,
-		MessageID: st.rec.MessageID, Duration: c.clock.Now().Sub(st.started), Request: c.maskBody(st.request)}
-	retry := false
-	defer func() { st.rec.Steps = append(st.rec.Steps, step) }()
-
-	if doErr != nil {
-		step.Error = pii.Text(doErr.Error())
-		if ctx.Err() != nil && errors.Is(doErr, ctx.Err()) && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			step.Outcome, st.canceled = OutcomeCanceled, ctx.Err()
-			return false, nil
-		}
-		step.Outcome = OutcomeTransport
-		if isTimeout(doErr) {
-			step.Outcome = OutcomeTimeout
-		}
-		st.err = &Error{Kind: step.Outcome, Class: ClassSystem, Err: doErr}
-		// The library's policy declines what retrying cannot fix: bad
-		// certificates, bad URLs, too many redirects.
-		retry, _ = retryablehttp.DefaultRetryPolicy(context.Background(), nil, doErr)
-		return retry && ctx.Err() == nil, nil
-	}
-
-	step.HTTPStatus = resp.StatusCode
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, c.cfg.MaxResponseBytes+1))
-	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(raw))
-	step.Response = c.maskBody(raw)
-	switch {
-	case err != nil:
-		step.Outcome, step.Error = OutcomeTransport, pii.Text(err.Error())
-		st.err = &Error{Kind: OutcomeTransport, Class: ClassSystem, HTTPStatus: resp.StatusCode, Err: err}
-		return ctx.Err() == nil, nil
-	case int64(len(raw)) > c.cfg.MaxResponseBytes:
-		step.Outcome = OutcomeTooLarge
-		st.err = &Error{Kind: OutcomeTooLarge, Class: ClassSystem, HTTPStatus: resp.StatusCode,
-			Err: fmt.Errorf("response over %d bytes", c.cfg.MaxResponseBytes)}
-		return false, nil
-	case resp.StatusCode == http.StatusBadGateway, resp.StatusCode == http.StatusServiceUnavailable,
-		resp.StatusCode == http.StatusGatewayTimeout:
-		step.Outcome = OutcomeHTTP
-		st.err = &Error{Kind: OutcomeHTTP, Class: ClassSystem, HTTPStatus: resp.StatusCode, Err: errors.New(resp.Status)}
-		return ctx.Err() == nil, nil
-	case resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusInternalServerError:
-		step.Outcome = OutcomeHTTP
-		st.err = &Error{Kind: OutcomeHTTP, Class: ClassSystem, HTTPStatus: resp.StatusCode, Err: errors.New(resp.Status)}
-		return false, nil
-	}
-
-	// Nothing in a response is read before its signature is verified: an
-	// unsigned or badly signed answer is a failure, never data.
-	verified, err := c.verifier.Verify(raw)
-	if err != nil {
-		var se *signing.Error
-		fault, soap := c.unverifiedFault(raw)
-		switch {
-		case fault != nil && errors.As(err, &se) && se.Reason == signing.ReasonUnsigned:
-			// Classified by its code, as untrusted information: never a
-			// business answer, and not SHEP's signature failing.
-			uf := &UnsignedFault{System: c.cfg.System, Code: fault.ErrorCode(), faultString: fault.String, HTTPStatus: resp.StatusCode}
-			if fault.Info != nil {
-				uf.Message = fault.Info.Message
-			}
-			_, transient := c.cfg.Faults.Classify(fault)
-			step.Outcome, step.Error = OutcomeFault, pii.Text(uf.Error())
-			if transient {
-				step.Outcome, retry = OutcomeTransient, ctx.Err() == nil
-			}
-			st.err = &Error{Kind: step.Outcome, Class: ClassSystem, HTTPStatus: resp.StatusCode, Err: uf}
-			return retry, nil
-		case !soap && resp.StatusCode != http.StatusOK:
-			// An HTML error page, a proxy's answer: the HTTP status is
-			// the failure, not a signature.
-			step.Outcome = OutcomeHTTP
-			st.err = &Error{Kind: OutcomeHTTP, Class: ClassSystem, HTTPStatus: resp.StatusCode,
-				Err: fmt.Errorf("%s with a body that is not SOAP", resp.Status)}
-			return false, nil
-		}
-		step.Outcome, step.Error = OutcomeSignature, err.Error()
-		st.err = &Error{Kind: OutcomeSignature, Class: ClassSystem, HTTPStatus: resp.StatusCode, Err: err}
-		return false, nil
-	}
-	if !c.replays.first(verified.SignatureValue, c.clock.Now()) {
-		step.Outcome = OutcomeReplay
-		st.err = &Error{Kind: OutcomeReplay, Class: ClassSystem, HTTPStatus: resp.StatusCode,
-			Err: fmt.Errorf("an answer whose signature was already seen within %s", c.cfg.ReplayWindow)}
-		return false, nil
-	}
-	r, err := shep.ParseBody(verified.Body, c.cfg.Limits)
-	var fault *shep.Fault
-	switch {
-	case errors.As(err, &fault):
-		class, transient := c.cfg.Faults.Classify(fault)
-		step.Outcome, step.Error = OutcomeFault, pii.Text(fault.Error())
-		if class == ClassBusiness {
-			step.Outcome = OutcomeBusiness
-		} else if transient {
-			step.Outcome, retry = OutcomeTransient, ctx.Err() == nil
-		}
-		st.err = &Error{Kind: step.Outcome, Class: class, HTTPStatus: resp.StatusCode, Err: fault}
-		return retry, nil
-	case err != nil:
-		step.Outcome, step.Error = OutcomeMalformed, err.Error()
-		st.err = &Error{Kind: OutcomeMalformed, Class: ClassSystem, HTTPStatus: resp.StatusCode, Err: err}
-		return false, nil
-	case resp.StatusCode != http.StatusOK:
-		step.Outcome = OutcomeHTTP
-		st.err = &Error{Kind: OutcomeHTTP, Class: ClassSystem, HTTPStatus: resp.StatusCode,
-			Err: errors.New("HTTP 500 with a response that is not a fault")}
-		return false, nil
-	}
-	if c.cfg.Binding == "correlation" && r.CorrelationID != "" && r.CorrelationID != st.rec.MessageID {
-		step.Outcome = OutcomeUnbound
-		st.err = &Error{Kind: OutcomeUnbound, Class: ClassSystem, HTTPStatus: resp.StatusCode,
-			Err: errors.New("the answer's correlationId is not this request's messageId")}
-		return false, nil
-	}
-	if ok, class, transient := c.cfg.Statuses.Classify(r.Status.Code); !ok {
-		// Not data: a failure, reported like a fault (or a business
-		// answer, when the table says so).
-		step.Outcome, step.Error = OutcomeStatus, pii.Text(r.Status.Code+": "+r.Status.Message)
-		if transient {
-			retry = ctx.Err() == nil
-		}
-		st.err = &Error{Kind: OutcomeStatus, Class: class, HTTPStatus: resp.StatusCode,
-			Err: &StatusError{Code: r.Status.Code, Message: r.Status.Message}}
-		return retry, nil
-	}
-	step.Outcome = OutcomeOK
-	st.err, st.result = nil, &Result{Response: r, Signer: verified.Identity}
-	return false, nil
+	// One deadline for the whole call, on the injected clock: the
+	// attempts and the waits between them share it. (clockwork's own
+	// WithTimeout makes a context whose Err blocks until it is done.)
+	bounded, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	timer := c.clock.AfterFunc(c.cfg.Deadline, func() { cancel(errDeadline) })
+	defer timer.Stop()
+	k := &progress{c: c, caller: ctx, ctx: bounded, deadline: rec.Started.Add(c.cfg.Deadline), envelope: envelope, rec: rec,
+		started: rec.Started}
+	return k.run()
 }
 
 // unverifiedFault reads a response that failed verification, as far as to

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -123,6 +125,36 @@ func setup(t *testing.T, mockKey *devpki.Leaf, tune func(*exchange.Config)) *har
 	return h
 }
 
+// do makes a call, moving the fake clock on whenever the call waits on
+// it between attempts (its deadline's timer and a back-off timer), so
+// that retries happen without the test sleeping.
+func (h *harness) do(ctx context.Context, call exchange.Call) (*exchange.Result, error) {
+	return drive(h.clock, func() (*exchange.Result, error) { return h.client.Do(ctx, call) })
+}
+
+// drive runs f, advancing clock by a second each time it has two
+// waiters: the call's deadline and a back-off.
+func drive(clock *clockwork.FakeClock, f func() (*exchange.Result, error)) (*exchange.Result, error) {
+	var res *exchange.Result
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		res, err = f()
+	}()
+	waiting, stop := context.WithCancel(context.Background())
+	defer stop()
+	go func() {
+		<-done
+		stop()
+	}()
+	for clock.BlockUntilContext(waiting, 2) == nil {
+		clock.Advance(time.Second)
+	}
+	<-done
+	return res, err
+}
+
 const persons = "GBDFL_UniversalServiceSync"
 
 func personCall(iin string) exchange.Call {
@@ -134,7 +166,7 @@ func personCall(iin string) exchange.Call {
 
 func TestSuccess(t *testing.T) {
 	h := setup(t, testPKI(t).mock, nil)
-	res, err := h.client.Do(context.Background(), personCall("880101300010"))
+	res, err := h.do(context.Background(), personCall("880101300010"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +208,7 @@ func TestSuccess(t *testing.T) {
 
 func TestNotFoundIsAnAnswer(t *testing.T) {
 	h := setup(t, testPKI(t).mock, nil)
-	res, err := h.client.Do(context.Background(), personCall("020315500018"))
+	res, err := h.do(context.Background(), personCall("020315500018"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +255,7 @@ func TestFaults(t *testing.T) {
 			if err := h.mock.AddFault(tt.rule); err != nil {
 				t.Fatal(err)
 			}
-			res, err := h.client.Do(context.Background(), personCall("880101300010"))
+			res, err := h.do(context.Background(), personCall("880101300010"))
 			var rec *exchange.Record
 			if tt.wantErr == "" {
 				if err != nil {
@@ -272,7 +304,7 @@ func TestFaults(t *testing.T) {
 func TestRetriesAreSignedAnew(t *testing.T) {
 	h := setup(t, testPKI(t).mock, nil)
 	h.mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultHTTP, Count: 2})
-	res, err := h.client.Do(context.Background(), personCall("880101300010"))
+	res, err := h.do(context.Background(), personCall("880101300010"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +321,7 @@ func TestRetriesAreSignedAnew(t *testing.T) {
 
 func TestForeignSignatureRefused(t *testing.T) {
 	h := setup(t, testPKI(t).foreignMock, nil)
-	_, err := h.client.Do(context.Background(), personCall("880101300010"))
+	_, err := h.do(context.Background(), personCall("880101300010"))
 	var e *exchange.Error
 	var se *signing.Error
 	if !errors.As(err, &e) || e.Kind != exchange.OutcomeSignature || !errors.As(err, &se) || se.Reason != signing.ReasonUntrusted {
@@ -329,7 +361,7 @@ func TestBreaker(t *testing.T) {
 	// Business answers do not trip it.
 	h.mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultSOAP, FaultCode: "Client", Code: "BAD_IIN", Count: 3})
 	for i := 0; i < 3; i++ {
-		h.client.Do(ctx, personCall("880101300010"))
+		h.do(ctx, personCall("880101300010"))
 	}
 	if h.client.BreakerState() != "closed" {
 		t.Fatal("business answers opened the breaker")
@@ -337,10 +369,10 @@ func TestBreaker(t *testing.T) {
 	// Two system failures open it; the next call fails fast, unsent.
 	h.mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultHTTP})
 	for i := 0; i < 2; i++ {
-		h.client.Do(ctx, personCall("880101300010"))
+		h.do(ctx, personCall("880101300010"))
 	}
 	sent := h.mock.Calls(persons)
-	_, err := h.client.Do(ctx, personCall("880101300010"))
+	_, err := h.do(ctx, personCall("880101300010"))
 	var e *exchange.Error
 	if !errors.As(err, &e) || e.Kind != exchange.OutcomeBreakerOpen || !e.SystemFailure() || len(e.Record.Steps) != 0 {
 		t.Fatalf("err = %v", err)
@@ -359,7 +391,7 @@ func TestBreaker(t *testing.T) {
 	if h.client.BreakerState() != "half-open" {
 		t.Fatalf("breaker %s after open_for", h.client.BreakerState())
 	}
-	if _, err := h.client.Do(ctx, personCall("880101300010")); err != nil {
+	if _, err := h.do(ctx, personCall("880101300010")); err != nil {
 		t.Fatalf("probe: %v", err)
 	}
 	if h.client.BreakerState() != "closed" {
@@ -377,7 +409,7 @@ func TestCanceled(t *testing.T) {
 		}
 		cancel()
 	}()
-	_, err := h.client.Do(ctx, personCall("880101300010"))
+	_, err := h.do(ctx, personCall("880101300010"))
 	var e *exchange.Error
 	if !errors.As(err, &e) || e.Kind != exchange.OutcomeCanceled || e.SystemFailure() || !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
@@ -388,7 +420,7 @@ func TestDataModes(t *testing.T) {
 	for _, mode := range []shep.DataMode{shep.DataEscaped, shep.DataCDATA} {
 		t.Run(string(mode), func(t *testing.T) {
 			h := setup(t, testPKI(t).mock, func(c *exchange.Config) { c.DataMode = mode })
-			res, err := h.client.Do(context.Background(), personCall("900515400014"))
+			res, err := h.do(context.Background(), personCall("900515400014"))
 			if err != nil || !strings.Contains(string(res.Response.Data), "Сейтқали") {
 				t.Fatalf("err = %v, data %s", err, res.Response.Data)
 			}
@@ -457,7 +489,7 @@ func TestRealWireFailures(t *testing.T) {
 				c.Statuses = exchange.StatusTable{Success: []string{"SCSS001"}, Transient: []string{"SE_BUSY"}, Business: []string{"PERSON_DECEASED"}}
 			})
 			h.mock.AddFault(tc.rule)
-			_, err := h.client.Do(context.Background(), personCall("880101300010"))
+			_, err := h.do(context.Background(), personCall("880101300010"))
 			recs := h.observed()
 			if tc.kind == exchange.OutcomeOK {
 				if err != nil || len(recs[0].Steps) != tc.tries {
@@ -486,16 +518,16 @@ func TestRealWireFailures(t *testing.T) {
 func TestReplayRefused(t *testing.T) {
 	h := setup(t, testPKI(t).mock, nil)
 	ctx := context.Background()
-	if _, err := h.client.Do(ctx, personCall("880101300010")); err != nil {
+	if _, err := h.do(ctx, personCall("880101300010")); err != nil {
 		t.Fatal(err)
 	}
 	h.mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultReplay, Count: 1})
-	_, err := h.client.Do(ctx, personCall("880101300010"))
+	_, err := h.do(ctx, personCall("880101300010"))
 	var e *exchange.Error
 	if !errors.As(err, &e) || e.Kind != exchange.OutcomeReplay || !e.SystemFailure() {
 		t.Fatalf("a replayed answer: %v", err)
 	}
-	if _, err := h.client.Do(ctx, personCall("880101300010")); err != nil {
+	if _, err := h.do(ctx, personCall("880101300010")); err != nil {
 		t.Fatalf("a fresh answer after the replay: %v", err)
 	}
 }
@@ -572,6 +604,116 @@ func TestSHEPLayoutAnswers(t *testing.T) {
 			var e *exchange.Error
 			if !errors.As(err, &e) || e.Kind != exchange.OutcomeSignature || !e.SystemFailure() {
 				t.Fatalf("got %v, want a signature failure", err)
+			}
+		})
+	}
+}
+
+// start makes a call in the background and returns, once the mock holds
+// it, a function that waits for its end.
+func (h *harness) start(ctx context.Context) func() (*exchange.Result, error) {
+	var res *exchange.Result
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		res, err = h.client.Do(ctx, personCall("880101300010"))
+	}()
+	for h.mock.Calls(persons) == 0 {
+		runtime.Gosched()
+	}
+	return func() (*exchange.Result, error) {
+		<-done
+		return res, err
+	}
+}
+
+// TestHungUpstream: a SHEP that never answers holds the call for its one
+// deadline, not for a timeout per attempt; the call ends as a timeout, a
+// system failure the breaker counts; a back end that gives up after
+// hang_after has met a hang, one that gives up sooner has not.
+func TestHungUpstream(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		advance  time.Duration // on the fake clock, before the caller gives up (0: never)
+		kind     exchange.Kind
+		system   bool
+		breaker  string
+		deadline bool
+	}{
+		{"deadline", 15 * time.Second, exchange.OutcomeTimeout, true, "open", true},
+		{"abandoned after hang_after", 6 * time.Second, exchange.OutcomeTimeout, true, "open", false},
+		{"abandoned at once", time.Second, exchange.OutcomeCanceled, false, "closed", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := setup(t, testPKI(t).mock, func(c *exchange.Config) {
+				c.Deadline, c.Timeout, c.HangAfter = 15*time.Second, 10*time.Second, 5*time.Second
+				c.Breaker = exchange.BreakerConfig{Failures: 1, OpenFor: time.Minute}
+			})
+			h.mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultTimeout})
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			wait := h.start(ctx)
+			h.clock.Advance(tc.advance)
+			if !tc.deadline {
+				cancel()
+			}
+			_, err := wait()
+			var e *exchange.Error
+			if !errors.As(err, &e) || e.Kind != tc.kind || e.SystemFailure() != tc.system {
+				t.Fatalf("got %v, want %s (system failure %v)", err, tc.kind, tc.system)
+			}
+			if tc.deadline && !strings.Contains(err.Error(), "deadline of 15s") {
+				t.Errorf("the error does not name the deadline: %v", err)
+			}
+			if n := len(e.Record.Steps); n != 1 || e.Record.Duration != tc.advance {
+				t.Errorf("record: %d steps over %s, want 1 over %s", n, e.Record.Duration, tc.advance)
+			}
+			if got := h.client.BreakerState(); got != tc.breaker {
+				t.Errorf("breaker %s, want %s", got, tc.breaker)
+			}
+			if got := h.observed(); len(got) != 1 || got[0].Outcome != tc.kind {
+				t.Errorf("observed %d records", len(got))
+			}
+		})
+	}
+}
+
+// TestRetryAfter: a 429 (or 503) with Retry-After is retried after the
+// time it asks for, on the injected clock; one that asks for more than
+// the deadline leaves is not retried.
+func TestRetryAfter(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		status int
+		after  time.Duration
+		ok     bool
+	}{
+		{"429, 3s", http.StatusTooManyRequests, 3 * time.Second, true},
+		{"503, 2s", http.StatusServiceUnavailable, 2 * time.Second, true},
+		{"429, past the deadline", http.StatusTooManyRequests, time.Minute, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := setup(t, testPKI(t).mock, func(c *exchange.Config) { c.Deadline = 15 * time.Second })
+			h.mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultHTTP, Status: tc.status,
+				RetryAfter: shepmock.Duration(tc.after), Count: 1})
+			res, err := h.do(context.Background(), personCall("880101300010"))
+			if !tc.ok {
+				var e *exchange.Error
+				if !errors.As(err, &e) || e.HTTPStatus != tc.status || len(e.Record.Steps) != 1 {
+					t.Fatalf("got %v, want HTTP %d after one attempt", err, tc.status)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			steps := res.Record.Steps
+			if len(steps) != 2 {
+				t.Fatalf("%d attempts", len(steps))
+			}
+			if gap := steps[1].Time.Sub(steps[0].Time.Add(steps[0].Duration)); gap < tc.after {
+				t.Errorf("retried after %s, Retry-After said %s", gap, tc.after)
 			}
 		})
 	}
