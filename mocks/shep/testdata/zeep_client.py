@@ -1,0 +1,84 @@
+"""A SOAP client nobody at Kopir wrote (zeep, with xmlsec) calling the mock SHEP.
+
+zeep builds its client from the mock's WSDL, signs its request its own way
+(BinarySecurityToken, RSA-SHA256, Body referenced by wsu:Id), and checks the
+answer's signature with its own code against the mock's certificate, pinned:
+SHEP names its key by issuer and serial and does not send it.
+
+usage: zeep_client.py WSDL_URL KEY.pem CERT.pem PEER_CERT.pem SERVICE_ID IIN
+prints one JSON object: the answer's fields, or the fault's.
+"""
+import datetime
+import json
+import sys
+import uuid
+
+import xmlsec
+from lxml import etree
+from zeep import Client
+from zeep.exceptions import Fault, SignatureVerificationFailed
+from zeep.wsse.signature import BinarySignature, _make_verify_key, _verify_envelope_with_key
+
+wsdl, key, cert, peer_cert, service, iin = sys.argv[1:7]
+
+
+class PinnedPeer:
+    """Signs as zeep signs; verifies answers with the peer's certificate."""
+
+    def __init__(self):
+        self.signer = BinarySignature(
+            key, cert,
+            signature_method=xmlsec.constants.TransformRsaSha256,
+            digest_method=xmlsec.constants.TransformSha256)
+        with open(peer_cert, "rb") as f:
+            self.peer = f.read()
+
+    def apply(self, envelope, headers):
+        return self.signer.apply(envelope, headers)
+
+    def verify(self, envelope):
+        _verify_envelope_with_key(envelope, _make_verify_key(self.peer))
+        return envelope
+
+
+client = Client(wsdl, wsse=PinnedPeer())
+# data is xs:anyType: zeep writes a value as text, so the payload travels
+# escaped, one of the three ways SHEP's clients send it (protocol.md).
+payload = (
+    '<ns2:getPerson xmlns:ns2="http://data.gbd.chdb.scb.kz/"><iin>%s</iin>'
+    '<consentConfirmed>true</consentConfirmed></ns2:getPerson>' % iin)
+message_id = str(uuid.uuid4())
+request = {
+    "requestInfo": {
+        "messageId": message_id,
+        "serviceId": service,
+        "messageDate": datetime.datetime.now(datetime.timezone.utc),
+        "sender": {"senderId": "tester", "password": "x"},
+    },
+    "requestData": {"data": payload},
+}
+try:
+    response = client.service.SendMessage(request=request)
+except Fault as fault:
+    detail = fault.detail
+    info = detail.find(".//{http://bip.bee.kz/SyncChannel/v10/Types}SendMessageFault1_SendMessageFault") if detail is not None else None
+    print(json.dumps({
+        "fault": fault.code or "",
+        "errorCode": info.findtext("errorCode") if info is not None else None,
+        "errorMessage": info.findtext("errorMessage") if info is not None else None,
+    }))
+    sys.exit(0)
+except SignatureVerificationFailed:
+    print(json.dumps({"signature": "refused"}))
+    sys.exit(0)
+
+info = response.responseInfo
+data = response.responseData.data if response.responseData is not None else None
+if data is not None and not isinstance(data, (str, bytes)):
+    data = "".join(etree.tostring(e, encoding="unicode") for e in (data if isinstance(data, list) else [data]) if hasattr(e, "tag"))
+print(json.dumps({
+    "messageId": message_id,
+    "correlationId": info.correlationId,
+    "status": info.status.code,
+    "data": data or "",
+}))
