@@ -36,6 +36,7 @@ import (
 	"github.com/kopir/kopir/gateway/ops/metrics"
 	"github.com/kopir/kopir/gateway/report/outbox"
 	"github.com/kopir/kopir/gateway/shep/exchange"
+	"github.com/kopir/kopir/gateway/shep/exchange/replay"
 	"github.com/kopir/kopir/gateway/shep/ncanode"
 	"github.com/kopir/kopir/signing"
 )
@@ -51,6 +52,8 @@ type Options struct {
 	// Clock is the one clock every component reads the time and makes
 	// its timers from. Default: the real clock.
 	Clock clockwork.Clock
+
+	replays exchange.ReplayStore // set by New
 }
 
 // Gateway is an assembled Kopir.
@@ -70,6 +73,7 @@ type Gateway struct {
 	log      *slog.Logger
 	metrics  *metrics.Metrics
 	registry *prometheus.Registry
+	replays  *replay.Postgres // shared by replicas, with the outbox's database
 }
 
 // New assembles a Gateway from cfg, which Load or Parse validated. It
@@ -129,22 +133,36 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
 	o.Observers = append(o.Observers, g.metrics, g.Outbox)
+	if cfg.Reports.Postgres.Set() {
+		// Replicas share the outbox's database: they share the memory of
+		// answers' signatures there too, or a replay refused by one would
+		// be taken by another.
+		url, err := cfg.Reports.DatabaseURL(o.Getenv)
+		if err == nil {
+			g.replays, err = replay.OpenPostgres(ctx, url)
+		}
+		if err != nil {
+			g.Outbox.Close()
+			return nil, fmt.Errorf("replay memory: %w", err)
+		}
+		o.replays = g.replays
+	}
 	shepSigner, err := signerFor(cfg.SHEP)
 	if err != nil {
-		g.Outbox.Close()
+		g.closeStores()
 		return nil, err
 	}
 	paySigner, err := signerFor(cfg.Payments)
 	if err != nil {
-		g.Outbox.Close()
+		g.closeStores()
 		return nil, err
 	}
 	if g.SHEP, err = newExchange(cfg.SHEP, shepSigner, g.metrics, o); err != nil {
-		g.Outbox.Close()
+		g.closeStores()
 		return nil, err
 	}
 	if g.Payments, err = newExchange(cfg.Payments, paySigner, g.metrics, o); err != nil {
-		g.Outbox.Close()
+		g.closeStores()
 		return nil, err
 	}
 	g.metrics.Breakers(g.SHEP, g.Payments)
@@ -153,7 +171,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 	g.Health = health.New(cfg.Ops.ReadinessCache, now, g.checks(cfg, signer, now)...)
 	opsToken, err := cfg.Ops.MaintenanceToken.Resolve(o.Getenv)
 	if err != nil {
-		g.Outbox.Close()
+		g.closeStores()
 		return nil, fmt.Errorf("ops.maintenance_token: %w", err)
 	}
 	g.Health.SetSwitchPolicy(health.SwitchPolicy{Token: opsToken, Logger: o.Logger.With("component", "ops")})
@@ -259,7 +277,15 @@ func (g *Gateway) Drain(ctx context.Context) error {
 func (g *Gateway) Close() {
 	g.SHEP.Close()
 	g.Payments.Close()
+	g.closeStores()
+}
+
+// closeStores closes the databases New opened.
+func (g *Gateway) closeStores() {
 	g.Outbox.Close()
+	if g.replays != nil {
+		g.replays.Close()
+	}
 }
 
 func newOutbox(ctx context.Context, r outbox.Config, obs outbox.Observer, o Options) (*outbox.Outbox, error) {
@@ -291,5 +317,6 @@ func newExchange(u exchange.Config, signer metrics.Signer, m *metrics.Metrics, o
 		return nil, fmt.Errorf("%s: %w", u.System, err)
 	}
 	return exchange.New(u, signer, m.InstrumentVerifier(verifier),
-		exchange.Options{Logger: o.Logger.With("component", "exchange"), Observers: o.Observers, Getenv: o.Getenv, Clock: o.Clock})
+		exchange.Options{Logger: o.Logger.With("component", "exchange"), Observers: o.Observers, Getenv: o.Getenv, Clock: o.Clock,
+			Replays: o.replays})
 }

@@ -2,12 +2,8 @@ package outbox
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,6 +15,7 @@ import (
 
 	"github.com/kopir/kopir/gateway/internal/reporttest"
 	"github.com/kopir/kopir/gateway/report"
+	"github.com/kopir/kopir/internal/pgtest"
 	mailboxmock "github.com/kopir/kopir/mocks/mailbox"
 )
 
@@ -31,42 +28,7 @@ func eachDatabase(t *testing.T, f func(t *testing.T, database string)) {
 
 // postgres makes a schema of its own for the test and returns a URL whose
 // connections use it.
-func postgres(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("KOPIR_TEST_POSTGRES")
-	if dsn == "" {
-		if os.Getenv("KOPIR_REQUIRE_TOOLS") == "1" {
-			t.Fatal("KOPIR_TEST_POSTGRES is required: a postgres:// URL of a server the tests may write to")
-		}
-		t.Skip("KOPIR_TEST_POSTGRES unset: no PostgreSQL to test against")
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "kopir_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatalf("PostgreSQL at KOPIR_TEST_POSTGRES: %v", err)
-	}
-	t.Cleanup(func() {
-		admin, err := sql.Open("pgx", dsn)
-		if err == nil {
-			admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-			admin.Close()
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func postgres(t *testing.T) string { return pgtest.Schema(t) }
 
 // TestReplicasShareOutbox: two Kopir replicas on one PostgreSQL outbox,
 // accepting and delivering at the same time, mail every incident once and

@@ -172,7 +172,7 @@ func (k *progress) attempt(step *Step, resp *http.Response, doErr error) (retry 
 	if !ok {
 		return k.err.Kind == OutcomeTransient
 	}
-	if !k.c.replays.first(verified.SignatureValue, k.c.clock.Now()) {
+	if !k.c.firstSeen(k.ctx, verified.SignatureValue) {
 		k.fail(OutcomeReplay, ClassSystem, resp.StatusCode,
 			fmt.Errorf("an answer whose signature was already seen within %s", k.c.cfg.ReplayWindow))
 		return false

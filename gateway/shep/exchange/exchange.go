@@ -386,6 +386,10 @@ func (t TLSFiles) Config() (*tls.Config, error) {
 
 // Options are the injectable parts of a Client.
 type Options struct {
+	// Replays is a memory of answers' signatures shared with the other
+	// replicas (replay.Postgres), consulted besides the process's own.
+	// Default: none, the process's memory alone.
+	Replays ReplayStore
 	// HTTPClient replaces the client built from Config (its transport
 	// and timeout are used as they are).
 	HTTPClient *http.Client
@@ -436,6 +440,7 @@ type Client struct {
 	upstream string
 	password string
 	replays  *replayCache
+	shared   ReplayStore
 }
 
 // New returns a Client for the upstream cfg describes. It fills cfg's
@@ -489,6 +494,7 @@ func New(cfg Config, s Signer, v Verifier, o Options) (*Client, error) {
 	}
 	c.hc = hc
 	c.breaker = breaker.New(cfg.Breaker, c.clock.Now)
+	c.shared = o.Replays
 	c.replays = &replayCache{window: cfg.ReplayWindow, max: maxReplayEntries, seen: map[[32]byte]time.Time{}}
 	return c, nil
 }
@@ -634,6 +640,32 @@ func (c *Client) unverifiedFault(raw []byte) (fault *shep.Fault, soap bool) {
 	return nil, true
 }
 
+// ReplayStore is a memory of answers' signatures that outlives the process
+// and is shared by replicas. First records key (a signature's SHA-256) as
+// seen at now and reports whether it is new within window.
+type ReplayStore interface {
+	First(ctx context.Context, key [32]byte, now time.Time, window time.Duration) (bool, error)
+}
+
+// firstSeen reports whether an answer's signature is new: to this process
+// and, when one is configured, to the shared memory. The shared memory
+// failing leaves the process's own, and the binding, on guard; it is
+// logged, not a failure of the call.
+func (c *Client) firstSeen(ctx context.Context, sig []byte) bool {
+	key := sha256.Sum256(sig)
+	now := c.clock.Now()
+	local := c.replays.first(key, now)
+	if c.shared == nil {
+		return local
+	}
+	shared, err := c.shared.First(ctx, key, now, c.cfg.ReplayWindow)
+	if err != nil {
+		c.log.Warn("the shared replay memory failed; this process's alone is used", "system", c.cfg.System, "error", err)
+		return local
+	}
+	return local && shared
+}
+
 // maxReplayEntries bounds the replay cache: at SHEP's pace, hours of
 // answers.
 const maxReplayEntries = 200_000
@@ -647,10 +679,9 @@ type replayCache struct {
 	seen   map[[32]byte]time.Time
 }
 
-// first records a signature and reports whether it is new within the
-// window.
-func (r *replayCache) first(sig []byte, now time.Time) bool {
-	key := sha256.Sum256(sig)
+// first records a signature's hash and reports whether it is new within
+// the window.
+func (r *replayCache) first(key [32]byte, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if t, ok := r.seen[key]; ok && now.Sub(t) < r.window {

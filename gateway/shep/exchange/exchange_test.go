@@ -20,6 +20,8 @@ import (
 	"github.com/kopir/kopir/config/field"
 	"github.com/kopir/kopir/gateway/shep"
 	"github.com/kopir/kopir/gateway/shep/exchange"
+	"github.com/kopir/kopir/gateway/shep/exchange/replay"
+	"github.com/kopir/kopir/internal/pgtest"
 	shepmock "github.com/kopir/kopir/mocks/shep"
 	"github.com/kopir/kopir/signing"
 	"github.com/kopir/kopir/signing/devpki"
@@ -329,6 +331,22 @@ func TestForeignSignatureRefused(t *testing.T) {
 	}
 }
 
+// startMock serves a mock SHEP signing its answers with s and trusting
+// requests from the test CA, until the test ends.
+func startMock(t *testing.T, s *signing.Signer) (*shepmock.Server, string) {
+	t.Helper()
+	mock, err := shepmock.New(shepmock.Config{Signer: s, Verifier: verifier(t, testPKI(t).ca.Cert)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(mock)
+	t.Cleanup(func() {
+		srv.Close()
+		mock.Close()
+	})
+	return mock, srv.URL
+}
+
 // TestUnsignedRequestRefusedByMock: the mock holds requests to the same
 // standard, answering a foreign signature with SHEP's fault.
 func TestUnsignedRequestRefusedByMock(t *testing.T) {
@@ -566,13 +584,7 @@ func TestSHEPLayoutAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mock, err := shepmock.New(shepmock.Config{Signer: mockSigner, Verifier: verifier(t, p.ca.Cert)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(mock)
-	defer srv.Close()
-	defer mock.Close()
+	_, url := startMock(t, mockSigner)
 	body := []signing.Part{signing.PartBody}
 	for _, tc := range []struct {
 		name   string
@@ -588,7 +600,7 @@ func TestSHEPLayoutAnswers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c, err := exchange.New(exchange.Config{URL: srv.URL + "/", SenderID: "kopir", Timeout: 2 * time.Second, Attempts: 1},
+			c, err := exchange.New(exchange.Config{URL: url + "/", SenderID: "kopir", Timeout: 2 * time.Second, Attempts: 1},
 				signer(t, p.gateway), v, exchange.Options{Clock: clockwork.NewFakeClockAt(time.Now())})
 			if err != nil {
 				t.Fatal(err)
@@ -716,5 +728,42 @@ func TestRetryAfter(t *testing.T) {
 				t.Errorf("retried after %s, Retry-After said %s", gap, tc.after)
 			}
 		})
+	}
+}
+
+// TestReplayAcrossReplicas: an answer one replica took is refused when it
+// is played to another that shares the replay memory (PostgreSQL), and
+// taken by one that does not — the reason to share it. The binding is off,
+// as for answers without a correlationId, so that the memory alone decides.
+func TestReplayAcrossReplicas(t *testing.T) {
+	store, err := replay.OpenPostgres(context.Background(), pgtest.Schema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	p := testPKI(t)
+	mock, url := startMock(t, signer(t, p.mock))
+	replica := func(shared exchange.ReplayStore) *exchange.Client {
+		c, err := exchange.New(exchange.Config{URL: url + "/", SenderID: "kopir", Attempts: 1, Binding: "none"},
+			signer(t, p.gateway), verifier(t, p.ca.Cert), exchange.Options{Clock: clockwork.NewFakeClockAt(time.Now()), Replays: shared})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		return c
+	}
+	a, b, alone := replica(store), replica(store), replica(nil)
+	ctx := context.Background()
+	if _, err := a.Do(ctx, personCall("880101300010")); err != nil {
+		t.Fatal(err)
+	}
+	mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultReplay, Count: 2})
+	_, err = b.Do(ctx, personCall("880101300010"))
+	var e *exchange.Error
+	if !errors.As(err, &e) || e.Kind != exchange.OutcomeReplay {
+		t.Fatalf("a replica sharing the memory took a replayed answer: %v", err)
+	}
+	if _, err := alone.Do(ctx, personCall("880101300010")); err != nil {
+		t.Fatalf("a replica with its own memory only: %v", err)
 	}
 }
