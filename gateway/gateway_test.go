@@ -23,6 +23,7 @@ import (
 	"github.com/kopir/kopir/config"
 	"github.com/kopir/kopir/gateway/shep/exchange"
 	ncanodemock "github.com/kopir/kopir/mocks/ncanode"
+	"github.com/kopir/kopir/signing"
 	"github.com/kopir/kopir/signing/devpki"
 )
 
@@ -253,8 +254,8 @@ func TestMaintenanceToken(t *testing.T) {
 }
 
 // TestUpstreamSignatureProfile: each upstream signs in the layout its
-// section names — the Smart Bridge one for SHEP here, WSS4J's for the
-// payment gateway — with the one identity.
+// section names — the Smart Bridge one for SHEP here (the default), WSS4J's
+// for the payment gateway — with the one identity.
 func TestUpstreamSignatureProfile(t *testing.T) {
 	got := make(chan []byte, 2)
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -278,16 +279,17 @@ func TestUpstreamSignatureProfile(t *testing.T) {
 	os.WriteFile(caFile, []byte(certPEM(t, ca)), 0o644)
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 identity: {key: %q, cert: %q}
-shep: {url: %q, sender_id: k, trust: [%q], layout: smart-bridge, require: [body], attempts: 1}
-payments: {url: %q, sender_id: k, trust: [%q], attempts: 1}
+shep: {url: %q, sender_id: k, trust: [%q], attempts: 1}
+payments: {url: %q, sender_id: k, trust: [%q], layout: wss4j, require: [body, timestamp], attempts: 1}
 reports: {from: kopir@example.kz, database: %q, smtp: {host: 127.0.0.1, tls: none}}
 allow_anonymous: true
 `, files.Key, files.Cert, upstream.URL+"/", caFile, upstream.URL+"/", caFile, filepath.Join(dir, "outbox.db"))), func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.SHEP.Require[0] != "Body" || cfg.Payments.Layout != "" {
-		t.Fatalf("decoded %+v, %+v", cfg.SHEP.Require, cfg.Payments.Layout)
+	if len(cfg.SHEP.Require) != 1 || cfg.SHEP.Require[0] != "Body" || cfg.SHEP.Layout != signing.LayoutSmartBridge ||
+		cfg.Payments.Layout != signing.LayoutWSS4J || len(cfg.Payments.Require) != 2 {
+		t.Fatalf("decoded shep %+v %s, payments %+v %s", cfg.SHEP.Require, cfg.SHEP.Layout, cfg.Payments.Require, cfg.Payments.Layout)
 	}
 	g, err := New(context.Background(), cfg, Options{})
 	if err != nil {

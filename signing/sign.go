@@ -24,7 +24,7 @@ type SignerOptions struct {
 	// Default: 5m.
 	TTL time.Duration
 	// Layout is how the signature is laid out in the Security header.
-	// Default: LayoutWSS4J.
+	// Default ("" as well): LayoutWSS4J.
 	Layout Layout
 	// Algorithm overrides the signature method chosen from the key type
 	// (RSA-SHA256 for RSA, ECDSA-SHA256/384/512 for ECDSA). A GOST signer
@@ -75,7 +75,7 @@ const (
 	// LayoutWSS4J (the default, WSS4J's): a signed Timestamp, the
 	// certificate as a BinarySecurityToken, references to the Body and the
 	// Timestamp.
-	LayoutWSS4J Layout = ""
+	LayoutWSS4J Layout = "wss4j"
 	// LayoutSmartBridge (what Kalkan, NCANode and SHEP's public clients
 	// send): one reference, to the Body; no Timestamp, no token; the
 	// certificate in a KeyIdentifier.
@@ -99,6 +99,9 @@ func NewSigner(key crypto.Signer, chain []*x509.Certificate, opts SignerOptions)
 	}
 	if pub, ok := key.Public().(equaler); !ok || !pub.Equal(certKey) {
 		return nil, errors.New("signing: the certificate is not for this key")
+	}
+	if opts.Layout == "" {
+		opts.Layout = LayoutWSS4J
 	}
 	switch opts.Layout {
 	case LayoutWSS4J, LayoutSmartBridge, LayoutSHEP:
@@ -448,11 +451,13 @@ func isNCName(s string) bool {
 	return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c >= 0x80
 }
 
-// UnmarshalText reads a layout as configuration writes it: wss4j or
-// smart-bridge.
+// UnmarshalText reads a layout as configuration writes it: wss4j,
+// smart-bridge or shep; empty leaves it to the default.
 func (l *Layout) UnmarshalText(b []byte) error {
 	switch string(b) {
-	case "wss4j", "":
+	case "":
+		*l = ""
+	case string(LayoutWSS4J):
 		*l = LayoutWSS4J
 	case string(LayoutSmartBridge):
 		*l = LayoutSmartBridge
@@ -465,12 +470,7 @@ func (l *Layout) UnmarshalText(b []byte) error {
 }
 
 // MarshalText writes a layout as configuration reads it.
-func (l Layout) MarshalText() ([]byte, error) {
-	if l == LayoutWSS4J {
-		return []byte("wss4j"), nil
-	}
-	return []byte(l), nil
-}
+func (l Layout) MarshalText() ([]byte, error) { return []byte(l), nil }
 
 // escapeText escapes character data; a distinguished name may hold & or <.
 var escapeText = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace

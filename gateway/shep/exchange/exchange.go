@@ -179,15 +179,14 @@ type Config struct {
 	Pinned []string `yaml:"pinned"`
 	// ClockSkew is tolerated in response Timestamps. Default: 60s.
 	ClockSkew time.Duration `yaml:"clock_skew"`
-	// Layout is how requests are signed: wss4j (a signed Timestamp, the
-	// certificate as a BinarySecurityToken) or smart-bridge (the Body
-	// only, the certificate in a KeyIdentifier: what Kalkan and SHEP's
-	// public clients send, protocol.md §5). Default: wss4j, which the
-	// bundled mock requires until it speaks the real SHEP.
+	// Layout is how requests are signed: smart-bridge (the Body only, the
+	// certificate in a KeyIdentifier: what Kalkan, NCANode and SHEP's
+	// public clients send, protocol.md §5) or wss4j (a signed Timestamp,
+	// the certificate as a BinarySecurityToken). Default: smart-bridge.
 	Layout signing.Layout `yaml:"layout"`
 	// Require are the parts an answer's signature must cover: body, and
-	// timestamp. SHEP signs its answers without a Timestamp. Default:
-	// [body, timestamp].
+	// timestamp. SHEP signs its answers without a Timestamp; one that
+	// comes is checked all the same. Default: [body].
 	Require []signing.Part `yaml:"require"`
 	// Deadline bounds a whole call: its attempts and the waits between
 	// them share it, so that a hung upstream holds a back end this long
@@ -269,6 +268,10 @@ func (c *Config) SetDefaults() {
 		c.Statuses.Success = []string{shep.SuccessCode, "Success"}
 	}
 	setDefault(&c.Binding, "correlation")
+	setDefault(&c.Layout, signing.LayoutSmartBridge)
+	if c.Require == nil {
+		c.Require = []signing.Part{signing.PartBody}
+	}
 	setDefault(&c.ReplayWindow, 15*time.Minute)
 	c.Breaker.SetDefaults()
 }
