@@ -88,6 +88,12 @@ mci: {1999: 100}
 		{"bad upstream", strings.Replace(minimal, `shep: {url: "http://127.0.0.1:1/", sender_id: k, trust: [data/pki/ca.pem]}`,
 			`shep: {url: "ftp://x", sender_id: k, trust: [nope.pem], attempts: 11, data_mode: xml, tls: {client_cert: a.pem}}`, 1), nil,
 			[]string{"shep.url", "shep.trust[0]", "shep.attempts", "shep.data_mode", "shep.tls"}},
+		{"bad profile", strings.Replace(minimal, `shep: {url: "http://127.0.0.1:1/", sender_id: k, trust: [data/pki/ca.pem]}`,
+			`shep: {url: "http://127.0.0.1:1/", sender_id: k, trust: [data/pki/ca.pem], content_type: application/json, binding: loose, `+
+				`timeout: 20s, deadline: 15s, layout: shep}`, 1), nil,
+			[]string{"shep.content_type", "shep.binding", "shep.timeout", "shep.layout"}},
+		{"bad key_info", strings.Replace(minimal, `trust: [data/pki/ca.pem]}`, `trust: [data/pki/ca.pem], key_info: [thumbprint]}`, 1), nil,
+			[]string{"thumbprint"}},
 		{"secret unset", minimal + "", map[string]string{}, nil},
 		{"p12 without password", `identity: {p12: data/pki/gateway.p12}` + minimal[strings.Index(minimal, "\nshep"):], nil, []string{"identity.p12_password"}},
 		{"p12 password env unset", `identity: {p12: data/pki/gateway.p12, p12_password: {env: P12}}` + minimal[strings.Index(minimal, "\nshep"):], nil,

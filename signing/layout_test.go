@@ -65,3 +65,35 @@ func TestSHEPLayout(t *testing.T) {
 		t.Fatalf("xmlsec1 refused the SHEP layout: %v\n%s", err, out)
 	}
 }
+
+// TestKeyInfoPolicy: a policy that accepts only some ways of naming the
+// certificate refuses the others, as key_info.
+func TestKeyInfoPolicy(t *testing.T) {
+	p := fixture(t)
+	in := readFile(t, "testdata/envelopes/soap11-header.xml")
+	body := []signing.Part{signing.PartBody}
+	pinned := []*x509.Certificate{p.rsa.Chain[0]}
+	for _, tc := range []struct {
+		layout signing.Layout
+		accept []signing.KeyRef
+		ok     bool
+	}{
+		{signing.LayoutSHEP, []signing.KeyRef{signing.KeyRefIssuerSerial}, true},
+		{signing.LayoutSHEP, []signing.KeyRef{signing.KeyRefToken, signing.KeyRefKeyIdentifier}, false},
+		{signing.LayoutSmartBridge, []signing.KeyRef{signing.KeyRefKeyIdentifier}, true},
+		{signing.LayoutSmartBridge, []signing.KeyRef{signing.KeyRefIssuerSerial}, false},
+		{signing.LayoutWSS4J, []signing.KeyRef{signing.KeyRefToken}, true},
+		{signing.LayoutWSS4J, []signing.KeyRef{signing.KeyRefCertificate}, false},
+		{signing.LayoutWSS4J, nil, true},
+	} {
+		out := sign(t, newSigner(t, p.rsa, signing.SignerOptions{Layout: tc.layout}), in)
+		_, err := newVerifier(t, signing.Policy{Pinned: pinned, Required: body, KeyInfo: tc.accept}).Verify(out)
+		if tc.ok && err != nil || !tc.ok && !isReason(err, signing.ReasonKeyInfo) {
+			t.Errorf("%s accepting %v: %v", tc.layout, tc.accept, err)
+		}
+	}
+	var k signing.KeyRef
+	if err := k.UnmarshalText([]byte("thumbprint")); err == nil {
+		t.Error("an unknown KeyRef was read")
+	}
+}

@@ -50,6 +50,10 @@ type Policy struct {
 	// Required are the parts that must be signed. Default: Body and
 	// Timestamp.
 	Required []Part
+	// KeyInfo are the ways a signature may name its certificate; a peer
+	// known to use one (SHEP: issuer-serial) need not be trusted with the
+	// others. Default: all four.
+	KeyInfo []KeyRef
 	// ClockSkew is the tolerance between our clock and the signer's.
 	// Default: 60s.
 	ClockSkew time.Duration
@@ -623,6 +627,27 @@ func base64Text(doc *xmldoc.Document, parent int32, local string) ([]byte, error
 	return b, nil
 }
 
+// KeyRef is a way a signature's KeyInfo names its certificate.
+type KeyRef string
+
+// Ways of naming the certificate (protocol.md §5).
+const (
+	KeyRefToken         KeyRef = "token"            // wsse:Reference to a BinarySecurityToken (WSS4J)
+	KeyRefKeyIdentifier KeyRef = "key-identifier"   // wsse:KeyIdentifier holding the certificate (Smart Bridge)
+	KeyRefCertificate   KeyRef = "x509-certificate" // ds:X509Data/ds:X509Certificate
+	KeyRefIssuerSerial  KeyRef = "issuer-serial"    // ds:X509IssuerSerial, of a pinned certificate (SHEP's answers)
+)
+
+// UnmarshalText reads a KeyRef as configuration writes it.
+func (k *KeyRef) UnmarshalText(b []byte) error {
+	switch r := KeyRef(b); r {
+	case KeyRefToken, KeyRefKeyIdentifier, KeyRefCertificate, KeyRefIssuerSerial:
+		*k = r
+		return nil
+	}
+	return fmt.Errorf("%q is not token, key-identifier, x509-certificate or issuer-serial", b)
+}
+
 // certificate finds the signing certificate: a SecurityTokenReference to a
 // BinarySecurityToken of this Security header, or an X509Certificate in the
 // KeyInfo itself.
@@ -632,6 +657,7 @@ func (v *Verifier) certificate(doc *xmldoc.Document, sig, security int32, ids ma
 		return nil, err
 	}
 	var der []byte
+	var kind KeyRef
 	// x509Data reads ds:X509Data: the certificate itself, or its issuer and
 	// serial number, matched against the pinned certificates (SHEP's own
 	// answers name their key only so: its certificate is configured).
@@ -639,9 +665,11 @@ func (v *Verifier) certificate(doc *xmldoc.Document, sig, security int32, ids ma
 		doc.Children(c, func(x int32) bool {
 			switch {
 			case doc.Is(x, NSDS, "X509Certificate"):
+				kind = KeyRefCertificate
 				der, err = base64.StdEncoding.DecodeString(strings.Join(strings.Fields(doc.Text(x)), ""))
 				return false
 			case doc.Is(x, NSDS, "X509IssuerSerial"):
+				kind = KeyRefIssuerSerial
 				var cert *x509.Certificate
 				if cert, err = v.byIssuerSerial(doc, x); err == nil {
 					der = cert.Raw
@@ -658,6 +686,7 @@ func (v *Verifier) certificate(doc *xmldoc.Document, sig, security int32, ids ma
 				switch {
 				case doc.Is(r, NSWSSE, "KeyIdentifier"):
 					// The Smart Bridge layout: the whole certificate, here.
+					kind = KeyRefKeyIdentifier
 					if vt, _ := doc.Attr(r, "", "ValueType"); vt != ValueTypeX509v3 {
 						err = refuse(ReasonKeyInfo, "key identifier value type %q is not X509v3", vt)
 						return false
@@ -675,6 +704,7 @@ func (v *Verifier) certificate(doc *xmldoc.Document, sig, security int32, ids ma
 					err = refuse(ReasonKeyInfo, "SecurityTokenReference holds %s, which is not understood", doc.Name(r))
 					return false
 				}
+				kind = KeyRefToken
 				uri, _ := doc.Attr(r, "", "URI")
 				id, _ := strings.CutPrefix(uri, "#")
 				t, ok := ids[id]
@@ -707,6 +737,9 @@ func (v *Verifier) certificate(doc *xmldoc.Document, sig, security int32, ids ma
 	}
 	if der == nil {
 		return nil, refuse(ReasonKeyInfo, "KeyInfo names no certificate")
+	}
+	if len(v.p.KeyInfo) > 0 && !slices.Contains(v.p.KeyInfo, kind) {
+		return nil, refuse(ReasonKeyInfo, "the certificate is named by %s, which this policy does not accept", kind)
 	}
 	v.mu.Lock()
 	tc, ok := v.trusted[sha256.Sum256(der)]

@@ -59,7 +59,7 @@ func (k *progress) run() (*Result, error) {
 	if err != nil {
 		return nil, &Error{Kind: OutcomeMalformed, Class: ClassSystem, Err: err}
 	}
-	hreq.Header.Set("Content-Type", "text/xml; charset=utf-8")
+	hreq.Header.Set("Content-Type", c.cfg.ContentType)
 	hreq.Header.Set("SOAPAction", `"`+c.cfg.SOAPAction+`"`)
 	// A client per call: its hooks close over this call, and nothing
 	// travels through the context.

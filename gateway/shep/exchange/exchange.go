@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -188,6 +189,10 @@ type Config struct {
 	// timestamp. SHEP signs its answers without a Timestamp; one that
 	// comes is checked all the same. Default: [body].
 	Require []signing.Part `yaml:"require"`
+	// KeyInfo are the ways an answer may name its signing certificate:
+	// token, key-identifier, x509-certificate, issuer-serial (SHEP's).
+	// Default: all four.
+	KeyInfo []signing.KeyRef `yaml:"key_info"`
 	// Deadline bounds a whole call: its attempts and the waits between
 	// them share it, so that a hung upstream holds a back end this long
 	// and no longer. Default: 15s.
@@ -231,6 +236,10 @@ type Config struct {
 	// SOAPAction is sent, quoted, in the SOAPAction header. Default: ""
 	// (the empty action every client generated from SHEP's WSDL sends).
 	SOAPAction string `yaml:"soap_action"`
+	// ContentType is the requests' Content-Type. Default:
+	// "text/xml; charset=utf-8" (SOAP 1.1; one production client sends
+	// application/xml).
+	ContentType string `yaml:"content_type"`
 	// Breaker tunes the circuit breaker.
 	Breaker BreakerConfig `yaml:"breaker"`
 	// TLS configures the connection. Default: the system's roots, no
@@ -268,6 +277,7 @@ func (c *Config) SetDefaults() {
 		c.Statuses.Success = []string{shep.SuccessCode, "Success"}
 	}
 	setDefault(&c.Binding, "correlation")
+	setDefault(&c.ContentType, "text/xml; charset=utf-8")
 	setDefault(&c.Layout, signing.LayoutSmartBridge)
 	if c.Require == nil {
 		c.Require = []signing.Part{signing.PartBody}
@@ -312,6 +322,9 @@ func (c *Config) Validate(getenv func(string) string) error {
 		if d.d < 0 {
 			e.Add(d.name, "must not be negative")
 		}
+	}
+	if mt, _, err := mime.ParseMediaType(c.ContentType); err != nil || mt != "text/xml" && mt != "application/xml" {
+		e.Add("content_type", "%q is not text/xml or application/xml", c.ContentType)
 	}
 	switch c.Binding {
 	case "correlation", "none":
@@ -360,7 +373,7 @@ func (c *Config) Policy() (signing.Policy, error) {
 		}
 		pinned = append(pinned, certs[0])
 	}
-	return signing.Policy{Roots: roots, Pinned: pinned, ClockSkew: c.ClockSkew, Required: c.Require}, nil
+	return signing.Policy{Roots: roots, Pinned: pinned, ClockSkew: c.ClockSkew, Required: c.Require, KeyInfo: c.KeyInfo}, nil
 }
 
 // Config is the TLS configuration the files describe; nil when none is

@@ -3,9 +3,12 @@ package exchange_test
 import (
 	"context"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strings"
@@ -765,5 +768,78 @@ func TestReplayAcrossReplicas(t *testing.T) {
 	}
 	if _, err := alone.Do(ctx, personCall("880101300010")); err != nil {
 		t.Fatalf("a replica with its own memory only: %v", err)
+	}
+}
+
+// TestRequestHeaders: the Content-Type and SOAPAction of requests are the
+// peer profile's, SHEP's by default.
+func TestRequestHeaders(t *testing.T) {
+	for _, tc := range []struct {
+		contentType, action  string
+		wantType, wantAction string
+	}{
+		{"", "", "text/xml; charset=utf-8", `""`},
+		{"application/xml", "urn:SendMessage", "application/xml", `"urn:SendMessage"`},
+	} {
+		got := make(chan http.Header, 1)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got <- r.Header.Clone()
+			w.WriteHeader(http.StatusForbidden)
+		}))
+		c, err := exchange.New(exchange.Config{URL: srv.URL + "/", SenderID: "k", Attempts: 1, ContentType: tc.contentType, SOAPAction: tc.action},
+			signer(t, testPKI(t).gateway), verifier(t, testPKI(t).ca.Cert), exchange.Options{Clock: clockwork.NewFakeClock()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Do(context.Background(), personCall("880101300010"))
+		h := <-got
+		if h.Get("Content-Type") != tc.wantType || h.Get("SOAPAction") != tc.wantAction {
+			t.Errorf("Content-Type %q, SOAPAction %q; want %q, %q", h.Get("Content-Type"), h.Get("SOAPAction"), tc.wantType, tc.wantAction)
+		}
+		c.Close()
+		srv.Close()
+	}
+}
+
+// TestKeyInfoProfile: an upstream whose profile accepts only the token
+// reference refuses SHEP's issuer-and-serial answers as a signature failure;
+// one that accepts issuer-serial reads them.
+func TestKeyInfoProfile(t *testing.T) {
+	p := testPKI(t)
+	mockSigner, err := signing.NewSigner(p.mock.Key, p.mock.Chain, signing.SignerOptions{Layout: signing.LayoutSHEP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, url := startMock(t, mockSigner)
+	dir := t.TempDir()
+	pin := filepath.Join(dir, "shep.pem")
+	os.WriteFile(pin, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.mock.Chain[0].Raw}), 0o644)
+	for _, tc := range []struct {
+		accept []signing.KeyRef
+		ok     bool
+	}{
+		{[]signing.KeyRef{signing.KeyRefIssuerSerial}, true},
+		{[]signing.KeyRef{signing.KeyRefToken}, false},
+	} {
+		cfg := exchange.Config{URL: url + "/", SenderID: "k", Attempts: 1, Pinned: []string{pin}, KeyInfo: tc.accept}
+		cfg.SetDefaults()
+		policy, err := cfg.Policy()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := signing.NewVerifier(policy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := exchange.New(cfg, signer(t, p.gateway), v, exchange.Options{Clock: clockwork.NewFakeClockAt(time.Now())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.Do(context.Background(), personCall("880101300010"))
+		c.Close()
+		var e *exchange.Error
+		if tc.ok && err != nil || !tc.ok && !(errors.As(err, &e) && e.Kind == exchange.OutcomeSignature && strings.Contains(err.Error(), "issuer-serial")) {
+			t.Errorf("accepting %v: %v", tc.accept, err)
+		}
 	}
 }
