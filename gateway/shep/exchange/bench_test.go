@@ -96,7 +96,7 @@ func BenchmarkExchange(b *testing.B) {
 // GOST operations alone.
 var gostDuring = time.Date(2022, 10, 1, 9, 0, 0, 0, time.UTC)
 
-func gostKeys(b *testing.B) (gw, mock *gost.PrivateKey, gwChain, mockChain []*x509.Certificate) {
+func gostKeys(b testing.TB) (gw, mock *gost.PrivateKey, gwChain, mockChain []*x509.Certificate) {
 	k1, c1, err := signing.LoadPKCS12("../../../signing/pkcs12/testdata/nca-gost2015.p12", "Aa123456")
 	if err != nil {
 		b.Fatal(err)
@@ -127,38 +127,63 @@ func BenchmarkBareGOST(b *testing.B) {
 	}
 }
 
-func BenchmarkExchangeGOST(b *testing.B) {
-	gw, mockKey, gwChain, mockChain := gostKeys(b)
+// gostClient is a client signing with the NCA's GOST 2015 test key to the
+// mock SHEP answering with its GOST 2004 one, both in the Smart Bridge
+// layout, each checking the other pinned, at a time both were valid.
+func gostClient(tb testing.TB) *exchange.Client {
+	tb.Helper()
+	gw, mockKey, gwChain, mockChain := gostKeys(tb)
 	now := func() time.Time { return gostDuring }
 	smart := signing.SignerOptions{Layout: signing.LayoutSmartBridge, Now: now}
 	mockSigner, err := signing.NewSigner(mockKey, mockChain, smart)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	gwSigner, err := signing.NewSigner(gw, gwChain, smart)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	body := []signing.Part{signing.PartBody}
 	mockVerifier, err := signing.NewVerifier(signing.Policy{Pinned: gwChain[:1], Required: body, Now: now})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	gwVerifier, err := signing.NewVerifier(signing.Policy{Pinned: mockChain[:1], Required: body, Now: now})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	mock, err := shepmock.New(shepmock.Config{Signer: mockSigner, Verifier: mockVerifier})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	srv := httptest.NewServer(mock)
-	defer srv.Close()
 	client, err := exchange.New(exchange.Config{URL: srv.URL, SenderID: "kopir"}, gwSigner, gwVerifier, exchange.Options{})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer client.Close()
+	tb.Cleanup(func() {
+		client.Close()
+		srv.Close()
+		mock.Close()
+	})
+	return client
+}
+
+// TestGOSTRoundTrip: the mock takes a request the NCA's GOST 2015 key
+// signed in the Smart Bridge layout, and Kopir takes its answer signed with
+// the GOST 2004 one.
+func TestGOSTRoundTrip(t *testing.T) {
+	res, err := gostClient(t).Do(context.Background(), personCall("880101300010"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Response.Status.Code != "SCSS001" || res.Signer.Serial == "" {
+		t.Fatalf("answer %+v", res.Response.Status)
+	}
+}
+
+func BenchmarkExchangeGOST(b *testing.B) {
+	client := gostClient(b)
 	call := personCall("880101300010")
 	ctx := context.Background()
 	b.ReportAllocs()
