@@ -182,23 +182,8 @@ func TestMockNCANodeCommand(t *testing.T) {
 // further: refused as cert_expired, after the GOST signature checked.
 func TestMockSHEPWithNCAKey(t *testing.T) {
 	pki := filepath.Join(t.TempDir(), "pki")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	pr, pw := io.Pipe()
-	var stderr lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, &env{stdin: strings.NewReader(""), stdout: pw, stderr: &stderr, getenv: func(string) string { return "Aa123456" }},
-			[]string{"mock", "shep", "--listen", "127.0.0.1:0", "--pki", pki, "--p12", "../../signing/pkcs12/testdata/nca-gost2015.p12", "--password-env", "PW",
-				"--layout", "smart-bridge"})
-		pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no banner: %v; stderr: %s", err, stderr.String())
-	}
-	go io.Copy(io.Discard, pr)
-	base := regexp.MustCompile(`http://[0-9.:]+/`).FindString(line)
+	base := startMock(t, func(string) string { return "Aa123456" }, "shep", "--listen", "127.0.0.1:0", "--pki", pki,
+		"--p12", "../../signing/pkcs12/testdata/nca-gost2015.p12", "--password-env", "PW", "--layout", "smart-bridge")
 	signed := kopir(t, "", nil, "sign", "--key", filepath.Join(pki, "gateway-key.pem"), "--cert", filepath.Join(pki, "gateway.pem"),
 		"../../mocks/shep/testdata/get-person.xml")
 	resp, err := http.Post(base, "text/xml; charset=utf-8", strings.NewReader(signed.stdout))
@@ -216,8 +201,6 @@ func TestMockSHEPWithNCAKey(t *testing.T) {
 	if r := kopir(t, string(answer), nil, "verify", "--trust", ca, "--no-timestamp"); r.code != 1 || !strings.Contains(r.stderr, "cert_expired") {
 		t.Fatalf("verify: %+v", r)
 	}
-	cancel()
-	<-done
 }
 
 // startMock runs `kopir mock` with args until the test ends and returns
