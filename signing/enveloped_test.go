@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kopir/kopir/internal/tooltest"
 	"github.com/kopir/kopir/signing"
 	"github.com/kopir/kopir/signing/gost"
-	"github.com/kopir/kopir/signing/internal/tooltest"
 )
 
 // gbdulRequest is a GBD UL request as protocol.md §8 shapes it: its own

@@ -12,23 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kopir/kopir/internal/tooltest"
 	"github.com/kopir/kopir/signing"
 )
 
-// xmlsec1 returns the path of Debian's xmlsec1, skipping the test when it
-// is absent, unless KOPIR_REQUIRE_TOOLS is set (as CI sets it), where its
-// absence is a failure: interop must be proven, not skipped.
-func xmlsec1(t *testing.T) string {
-	t.Helper()
-	path, err := exec.LookPath("xmlsec1")
-	if err != nil {
-		if os.Getenv("KOPIR_REQUIRE_TOOLS") != "" {
-			t.Fatal("xmlsec1 is required (KOPIR_REQUIRE_TOOLS is set) but not installed")
-		}
-		t.Skip("xmlsec1 not installed")
-	}
-	return path
-}
+// xmlsec1 returns the path of Debian's xmlsec1 (tooltest.Require: a
+// failure when KOPIR_REQUIRE_TOOLS is set, as CI sets it).
+func xmlsec1(t *testing.T) string { return tooltest.Require(t, "xmlsec1") }
 
 // idArgs tell xmlsec1 which elements carry ids, as protocol.md documents.
 func idArgs(soapNS string) []string {

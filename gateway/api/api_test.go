@@ -167,6 +167,10 @@ func TestUpstreamStatuses(t *testing.T) {
 		{"unsigned answer", shepmock.FaultRule{Kind: shepmock.FaultUnsigned}, nil, 502, "upstream-failure"},
 		{"business fault", shepmock.FaultRule{Kind: shepmock.FaultSOAP, FaultCode: "Client", Code: "BAD_IIN"}, nil, 422, "upstream-rejected"},
 		{"timeout", shepmock.FaultRule{Kind: shepmock.FaultTimeout}, mocktest.FastTimeout, 504, "upstream-timeout"},
+		// The real wire's failures: never data, never "not found".
+		{"error status", shepmock.FaultRule{Kind: shepmock.FaultStatus, Code: "SE_GBD_DOWN", Message: "down"}, nil, 502, "upstream-failure"},
+		{"unsigned fault", shepmock.FaultRule{Kind: shepmock.FaultUnsignedFault, Code: "999", Message: "Service not found"}, nil, 502, "upstream-failure"},
+		{"HTML 500", shepmock.FaultRule{Kind: shepmock.FaultHTML}, nil, 502, "upstream-failure"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

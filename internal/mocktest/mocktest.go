@@ -107,6 +107,12 @@ var FaultCases = []FaultCase{
 	{"bad signature", shepmock.FaultRule{Kind: shepmock.FaultBadSig}, exchange.OutcomeSignature, exchange.ClassSystem},
 	{"reset", shepmock.FaultRule{Kind: shepmock.FaultReset}, exchange.OutcomeTransport, exchange.ClassSystem},
 	{"timeout", shepmock.FaultRule{Kind: shepmock.FaultTimeout}, exchange.OutcomeTimeout, exchange.ClassSystem},
+	// The real wire's (protocol.md §3–4): a signed error status, an
+	// unsigned fault, a proxy's HTML 500, an answer to another request.
+	{"error status", shepmock.FaultRule{Kind: shepmock.FaultStatus, Code: "SE_GBD_DOWN", Message: "down"}, exchange.OutcomeStatus, exchange.ClassSystem},
+	{"unsigned fault", shepmock.FaultRule{Kind: shepmock.FaultUnsignedFault, Code: "999", Message: "Service not found"}, exchange.OutcomeFault, exchange.ClassSystem},
+	{"html 500", shepmock.FaultRule{Kind: shepmock.FaultHTML}, exchange.OutcomeHTTP, exchange.ClassSystem},
+	{"unbound", shepmock.FaultRule{Kind: shepmock.FaultUnbound}, exchange.OutcomeUnbound, exchange.ClassSystem},
 }
 
 // FastTimeout tunes a client so that FaultCases' timeout ends quickly.

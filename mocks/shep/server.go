@@ -17,6 +17,7 @@ package shepmock
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	_ "embed"
@@ -258,13 +259,10 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 			}
 			http.Error(w, http.StatusText(status), status)
 			return
-		case FaultSOAP:
-			code := rule.FaultCode
-			if code == "" {
-				code = "Server"
-			}
-			log.Info("answering with a fault", "code", rule.Code)
-			s.fault(ctx, w, code, rule.Code, rule.Message, true)
+		case FaultSOAP, FaultUnsignedFault:
+			signedFault := rule.Kind == FaultSOAP
+			log.Info("answering with a fault", "code", rule.Code, "signed", signedFault)
+			s.fault(ctx, w, cmp.Or(rule.FaultCode, "Server"), rule.Code, rule.Message, signedFault)
 			return
 		case FaultReset:
 			log.Info("resetting the connection")
@@ -272,14 +270,6 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 			return
 		case FaultUnsigned:
 			signed = false
-		case FaultUnsignedFault:
-			code := rule.FaultCode
-			if code == "" {
-				code = "Server"
-			}
-			log.Info("answering with an unsigned fault", "code", rule.Code)
-			s.fault(ctx, w, code, rule.Code, rule.Message, false)
-			return
 		case FaultHTML:
 			status := rule.Status
 			if status == 0 {

@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kopir/kopir/internal/tooltest"
 	"github.com/kopir/kopir/signing/gost"
-	"github.com/kopir/kopir/signing/internal/tooltest"
 )
 
 // The OpenSSL gost engine (Debian's libengine-gost-openssl) and gostsum

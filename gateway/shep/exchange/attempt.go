@@ -43,12 +43,10 @@ type progress struct {
 func (k *progress) run() (*Result, error) {
 	c := k.c
 	first, err := c.signer.Sign(k.ctx, k.envelope)
-	switch {
-	case err != nil && k.caller.Err() != nil:
-		return nil, k.abandoned()
-	case err != nil && k.ctx.Err() != nil:
-		return nil, k.overDeadline()
-	case err != nil:
+	if err != nil {
+		if e := k.interrupted(); e != nil {
+			return nil, e
+		}
 		// The signer is a digital system too (NCANode, an HSM): its
 		// failure is reported like SHEP's.
 		return nil, &Error{Kind: OutcomeSigner, Class: ClassSystem, Err: err}
@@ -83,10 +81,9 @@ func (k *progress) run() (*Result, error) {
 		// The last attempt's failure, even when the caller left during
 		// the wait after it: it is what the digital system did.
 		return nil, k.err
-	case k.caller.Err() != nil:
-		return nil, k.abandoned()
-	case k.ctx.Err() != nil:
-		return nil, k.overDeadline()
+	}
+	if e := k.interrupted(); e != nil {
+		return nil, e
 	}
 	return nil, &Error{Kind: OutcomeMalformed, Class: ClassSystem, Err: err}
 }
@@ -150,9 +147,6 @@ func (k *progress) mayRetry() bool {
 	}
 	if k.wait == 0 {
 		k.wait = backoff(k.c.cfg.BackoffMin, k.c.cfg.BackoffMax, len(k.rec.Steps)-1)
-		if k.wait == 0 {
-			k.wait = time.Nanosecond // jitter drew zero: go at once, but mark the wait taken
-		}
 	}
 	return k.c.clock.Now().Add(k.wait).Before(k.deadline)
 }
@@ -324,6 +318,18 @@ func (k *progress) abandoned() *Error {
 			Err: fmt.Errorf("no answer after %s, when the caller gave up: %w", waited.Round(time.Millisecond), k.caller.Err())}
 	}
 	return &Error{Kind: OutcomeCanceled, Class: ClassBusiness, Err: k.caller.Err()}
+}
+
+// interrupted is the end of a call whose context ended: abandoned by its
+// caller, or past its deadline; nil while it runs.
+func (k *progress) interrupted() *Error {
+	switch {
+	case k.caller.Err() != nil:
+		return k.abandoned()
+	case k.ctx.Err() != nil:
+		return k.overDeadline()
+	}
+	return nil
 }
 
 // overDeadline is the end of a call that ran out of its deadline.

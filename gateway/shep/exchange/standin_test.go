@@ -22,6 +22,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/kopir/kopir/gateway/shep/exchange"
+	"github.com/kopir/kopir/internal/tooltest"
 	"github.com/kopir/kopir/signing"
 	"github.com/kopir/kopir/signing/devpki"
 )
@@ -115,13 +116,7 @@ func newID() string {
 // a replayed answer, an unsigned fault and an HTML 500 each end as their
 // own error, a failure of the digital system, in exactly one record.
 func TestStandInSHEP(t *testing.T) {
-	path, err := exec.LookPath("xmlsec1")
-	if err != nil {
-		if os.Getenv("KOPIR_REQUIRE_TOOLS") != "" {
-			t.Fatal("xmlsec1 is required (KOPIR_REQUIRE_TOOLS is set)")
-		}
-		t.Skip("xmlsec1 not installed")
-	}
+	path := tooltest.Require(t, "xmlsec1")
 	ca, err := devpki.NewCA(devpki.RSA2048)
 	if err != nil {
 		t.Fatal(err)
@@ -138,8 +133,9 @@ func TestStandInSHEP(t *testing.T) {
 	defer srv.Close()
 
 	// What a real SHEP upstream needs: its certificate pinned, the Body
-	// all an answer signs.
-	v, err := signing.NewVerifier(signing.Policy{Pinned: leaf.Chain[:1], Required: []signing.Part{signing.PartBody}})
+	// all an answer signs, and the profile narrowed to how SHEP names it.
+	v, err := signing.NewVerifier(signing.Policy{Pinned: leaf.Chain[:1], Required: []signing.Part{signing.PartBody},
+		KeyInfo: []signing.KeyRef{signing.KeyRefIssuerSerial}})
 	if err != nil {
 		t.Fatal(err)
 	}
