@@ -27,7 +27,9 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kopir/kopir/adapters/legalentities"
 	"github.com/kopir/kopir/adapters/payments"
+	"github.com/kopir/kopir/adapters/persons"
 	"github.com/kopir/kopir/config/field"
 	"github.com/kopir/kopir/gateway/api"
 	"github.com/kopir/kopir/gateway/api/access"
@@ -74,6 +76,11 @@ type Config struct {
 	AllowAnonymous bool `yaml:"allow_anonymous"`
 	// Ops is the operators' listener: metrics, health, maintenance.
 	Ops health.Config `yaml:"ops"`
+	// PayloadSigning is the organisation's signing key, apart from the
+	// transport key of identity: it signs payloads that must carry their
+	// own signature (GBD UL's requests, protocol.md §7). Default: none, and
+	// legal-entity lookups answer 503 until it is set.
+	PayloadSigning signing.KeyFiles `yaml:"payload_signing"`
 	// Signing is who signs: Kopir with identity's key, or NCANode.
 	Signing Signing `yaml:"signing"`
 }
@@ -89,13 +96,16 @@ type Signing struct {
 	NCANode ncanode.Config `yaml:"ncanode"`
 }
 
-// Services are service ids; empty ones take the adapters' defaults.
+// Services are the state services the adapters call: GBD FL and GBD UL
+// as their own sections (persons.Config, legalentities.Config); the
+// others, whose schemas are unconfirmed, by service id (empty: the
+// adapters' defaults).
 type Services struct {
-	Persons         string `yaml:"persons"`
-	LegalEntities   string `yaml:"legal_entities"`
-	SoleProprietors string `yaml:"sole_proprietors"`
-	PaymentsByPayer string `yaml:"payments_by_payer"`
-	PaymentByID     string `yaml:"payment_by_id"`
+	Persons         persons.Config       `yaml:"persons"`
+	LegalEntities   legalentities.Config `yaml:"legal_entities"`
+	SoleProprietors string               `yaml:"sole_proprietors"`
+	PaymentsByPayer string               `yaml:"payments_by_payer"`
+	PaymentByID     string               `yaml:"payment_by_id"`
 }
 
 // Load reads, overrides from the environment, fills defaults and validates.
@@ -161,6 +171,16 @@ func (c *Config) defaults() {
 	c.SHEP.System, c.Payments.System = "shep", "payments"
 	c.SHEP.SetDefaults()
 	c.Payments.SetDefaults()
+	c.Services.LegalEntities.SetDefaults()
+	if c.Services.Persons.SenderCode == "" {
+		c.Services.Persons.SenderCode = c.SHEP.SenderID
+	}
+	c.Services.Persons.SetDefaults()
+}
+
+// PayloadSigningSet says whether payload_signing names a key.
+func (c *Config) PayloadSigningSet() bool {
+	return c.PayloadSigning != (signing.KeyFiles{})
 }
 
 // Validate checks everything and returns every problem found, joined.
@@ -172,6 +192,11 @@ func (c *Config) Validate(getenv func(string) string) error {
 		e.Add("log", "%q is not debug, info, warn or error", c.Log)
 	}
 	e.Nest("identity", c.Identity.Validate(getenv))
+	if c.PayloadSigningSet() {
+		e.Nest("payload_signing", c.PayloadSigning.Validate(getenv))
+	}
+	e.Nest("services.persons", c.Services.Persons.Validate())
+	e.Nest("services.legal_entities", c.Services.LegalEntities.Validate())
 	e.Nest("shep", c.SHEP.Validate(getenv))
 	e.Nest("payments", c.Payments.Validate(getenv))
 	for year, v := range c.MCI {

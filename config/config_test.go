@@ -35,7 +35,9 @@ func TestExampleIsValid(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.SHEP.Attempts != 3 || c.SHEP.Timeout != 10*time.Second || c.SHEP.Deadline != 15*time.Second || c.SHEP.HangAfter != 5*time.Second || c.MCI[2026] != 4325 ||
-		c.Payments.Breaker.Failures != 5 || c.Services.Persons != "GBDFL_UniversalServiceSync" {
+		c.Payments.Breaker.Failures != 5 || c.Services.Persons.ServiceID != "GBDFL_UniversalServiceSync" ||
+		c.Services.Persons.SenderCode != "kopir-dev" || c.Services.LegalEntities.ServiceID != "GbdulInfoByBin_v2" ||
+		c.Services.LegalEntities.Payload.Mode != "escaped" || !c.PayloadSigningSet() {
 		t.Fatalf("%+v", c)
 	}
 }
@@ -59,6 +61,13 @@ func TestDefaults(t *testing.T) {
 		c.Ops.Listen != "127.0.0.1:9464" || c.Clients[0].Burst != 10 || time.Duration(c.Ops.CertificateMinValidity) != 24*time.Hour ||
 		c.Reports.SMTP.TLS != "starttls" || time.Duration(c.Reports.Window) != 10*time.Minute || c.Reports.Database != "kopir-outbox.db" {
 		t.Fatalf("%+v", c)
+	}
+	// GBD FL's senderCode is SHEP's sender id unless set; GBD UL's payload
+	// travels escaped as xs:string, GBD FL's as children (protocol.md §3).
+	s := c.Services
+	if s.Persons.SenderCode != "k" || s.Persons.Payload.Mode != "children" || s.LegalEntities.Payload.Mode != "escaped" ||
+		s.LegalEntities.Payload.XSIType != "xs:string" || s.Persons.Consent.TokenService != "" || c.PayloadSigningSet() {
+		t.Fatalf("services %+v", s)
 	}
 }
 
@@ -102,6 +111,9 @@ mci: {1999: 100}
 		{"ops token short", minimal + "ops: {maintenance_token: {env: OPS}}\n", map[string]string{"OPS": "secret"},
 			[]string{"ops.maintenance_token", "shorter than 16"}},
 		{"ops token unset", minimal + "ops: {maintenance_token: {env: OPS}}\n", nil, []string{"ops.maintenance_token", "OPS"}},
+		{"payload modes", minimal + "services: {legal_entities: {payload: {mode: base64, xsi_type: string}, requestor_bin: \"050340000109\"}, persons: {payload: {mode: children, xsi_type: \"{urn:x\"}}}\n", nil,
+			[]string{"services.legal_entities.payload.mode", "services.legal_entities.payload.xsi_type", "services.legal_entities.requestor_bin", "services.persons.payload.xsi_type"}},
+		{"payload signing key missing", minimal + "payload_signing: {key: nowhere.pem, cert: nowhere.pem}\n", nil, []string{"payload_signing.key", "payload_signing.cert"}},
 		{"ops token", minimal + "ops: {maintenance_token: {env: OPS}}\n", map[string]string{"OPS": "0123456789abcdef"}, nil},
 	}
 	for _, tt := range tests {

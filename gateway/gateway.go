@@ -25,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/kopir/kopir/adapters"
 	"github.com/kopir/kopir/adapters/legalentities"
 	"github.com/kopir/kopir/adapters/payments"
 	"github.com/kopir/kopir/adapters/persons"
@@ -176,14 +177,17 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 	}
 	g.Health.SetSwitchPolicy(health.SwitchPolicy{Token: opsToken, Logger: o.Logger.With("component", "ops")})
 	s := cfg.Services
-	g.handler = api.New(api.Backends{
-		LegalEntities:   legalentities.New(g.SHEP, legalentities.Config{ServiceID: s.LegalEntities}),
+	backends := api.Backends{
 		SoleProprietors: soleproprietors.New(g.SHEP, soleproprietors.Config{ServiceID: s.SoleProprietors}),
-		Persons:         persons.New(g.SHEP, persons.Config{ServiceID: s.Persons, Now: now}),
 		Payments: payments.New(g.Payments, payments.Config{PayerService: s.PaymentsByPayer, StatusService: s.PaymentByID,
 			MCI: cfg.MCI, Now: now}),
 		Reports: g.Outbox,
-	}, api.Options{Logger: o.Logger.With("component", "api"), UploadLimit: cfg.Reports.MaxUploadBytes,
+	}
+	if err := g.payloadAdapters(cfg, &backends, o); err != nil {
+		g.closeStores()
+		return nil, err
+	}
+	g.handler = api.New(backends, api.Options{Logger: o.Logger.With("component", "api"), UploadLimit: cfg.Reports.MaxUploadBytes,
 		Guard: guardOrNil(guard, cfg), Observer: g.metrics, Now: now})
 	if len(cfg.Clients) == 0 {
 		o.Logger.Warn("allow_anonymous: the API serves anyone; for development only")
@@ -193,6 +197,68 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 	ops.Handle("/", g.Health.Handler())
 	g.ops = ops
 	return g, nil
+}
+
+// payloadAdapters assembles the adapters of services that sign their
+// payloads (GBD UL, GBD FL): the organisation's signing key for requests,
+// the services' trust for answers.
+func (g *Gateway) payloadAdapters(cfg *config.Config, b *api.Backends, o Options) error {
+	var orgSigner *signing.Signer
+	if cfg.PayloadSigningSet() {
+		key, chain, err := cfg.PayloadSigning.Load(o.Getenv)
+		if err == nil {
+			orgSigner, err = signing.NewSigner(key, chain, signing.SignerOptions{Now: o.Clock.Now})
+		}
+		if err != nil {
+			return fmt.Errorf("payload_signing: %w", err)
+		}
+	}
+	verifier := func(section string, trust, pinned []string) (*signing.Verifier, error) {
+		u := cfg.SHEP
+		if len(trust)+len(pinned) > 0 {
+			u.Trust, u.Pinned = trust, pinned
+		}
+		policy, err := u.Policy()
+		if err != nil {
+			return nil, fmt.Errorf("%s.%w", section, err)
+		}
+		policy.Now = o.Clock.Now
+		v, err := signing.NewVerifier(policy)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", section, err)
+		}
+		return v, nil
+	}
+	fl := cfg.Services.Persons
+	flv, err := verifier("services.persons", fl.Trust, fl.Pinned)
+	if err != nil {
+		return err
+	}
+	b.Persons = persons.New(g.SHEP, fl, persons.Options{Verifier: flv, Signer: orgSignerOrNil(orgSigner), Now: o.Clock.Now})
+	if orgSigner == nil {
+		o.Logger.Warn("payload_signing is not set: legal-entity lookups (GBD UL) answer 503 until it is")
+		return nil
+	}
+	ul := cfg.Services.LegalEntities
+	if ul.RequestorBIN == "" {
+		if ul.RequestorBIN = signing.IdentityOf(orgSigner.Certificate()).BIN; ul.RequestorBIN == "" {
+			return errors.New("services.legal_entities.requestor_bin: required, the payload signing certificate names no BIN")
+		}
+	}
+	ulv, err := verifier("services.legal_entities", ul.Trust, ul.Pinned)
+	if err != nil {
+		return err
+	}
+	b.LegalEntities = legalentities.New(g.SHEP, orgSigner, ulv, ul)
+	return nil
+}
+
+// orgSignerOrNil keeps a nil signer a nil interface.
+func orgSignerOrNil(s *signing.Signer) adapters.Signer {
+	if s == nil {
+		return nil
+	}
+	return s
 }
 
 // guardOrNil keeps a nil Guard a nil interface when the API is anonymous.

@@ -40,6 +40,22 @@ func assemble(t *testing.T, notAfter time.Time) (*Gateway, *prometheus.Registry)
 // assembleWith is assemble with a CA, a folder and more configuration.
 func assembleWith(t *testing.T, ca *devpki.CA, dir string, notAfter time.Time, extra string) (*Gateway, *prometheus.Registry) {
 	t.Helper()
+	g, reg, err := build(t, ca, dir, notAfter, extra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g, reg
+}
+
+// tryAssemble is assembleWith returning New's error.
+func tryAssemble(t *testing.T, ca *devpki.CA, dir, extra string) (*Gateway, error) {
+	t.Helper()
+	g, _, err := build(t, ca, dir, time.Now().AddDate(1, 0, 0), extra)
+	return g, err
+}
+
+func build(t *testing.T, ca *devpki.CA, dir string, notAfter time.Time, extra string) (*Gateway, *prometheus.Registry, error) {
+	t.Helper()
 	leaf, err := ca.Issue(devpki.ECDSAP256, devpki.GatewaySubject, time.Now().Add(-time.Hour), notAfter)
 	if err != nil {
 		t.Fatal(err)
@@ -63,10 +79,10 @@ reports: {from: kopir@example.kz, database: %q, smtp: {host: 127.0.0.1, tls: non
 	reg := prometheus.NewRegistry()
 	g, err := New(context.Background(), cfg, Options{Registry: reg})
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	t.Cleanup(g.Close)
-	return g, reg
+	return g, reg, nil
 }
 
 func certPEM(t *testing.T, ca *devpki.CA) string {
@@ -368,5 +384,57 @@ allow_anonymous: true
 	}
 	if !found {
 		t.Fatal("no kopir_ncanode_calls_total for /wsse/sign")
+	}
+}
+
+// TestPayloadSigning: without payload_signing, legal-entity lookups are
+// not configured (503, nothing sent); with it, a certificate naming no BIN
+// needs requestor_bin, and one naming a BIN gives it.
+func TestPayloadSigning(t *testing.T) {
+	ca, err := devpki.NewCA(devpki.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	g, _ := assembleWith(t, ca, dir, time.Now().AddDate(1, 0, 0), "allow_anonymous: true\n")
+	srv := httptest.NewServer(g.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/v1/legal-entities/050340000108")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("no payload signing key: HTTP %d", resp.StatusCode)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		subject devpki.Subject
+		extra   string
+		err     string
+	}{
+		{"a BIN in the certificate", devpki.OrganisationSubject, "", ""},
+		{"no BIN anywhere", devpki.Subject{CommonName: "no BIN"}, "", "services.legal_entities.requestor_bin"},
+		{"requestor_bin set", devpki.Subject{CommonName: "no BIN"}, "services: {legal_entities: {requestor_bin: \"050340000108\"}}\n", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			org, err := ca.Issue(devpki.RSA2048, tc.subject, time.Time{}, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			files := devpki.FilesFor(dir, "signing")
+			org.Write(files, "pw")
+			extra := fmt.Sprintf("allow_anonymous: true\npayload_signing: {key: %q, cert: %q}\n", files.Key, files.Cert) + tc.extra
+			if tc.err == "" {
+				assembleWith(t, ca, dir, time.Now().AddDate(1, 0, 0), extra)
+				return
+			}
+			_, err = tryAssemble(t, ca, dir, extra)
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Fatalf("err = %v, want %s", err, tc.err)
+			}
+		})
 	}
 }

@@ -252,25 +252,24 @@ func (c *Client) fetch(ctx context.Context, service string, payload []byte) ([]P
 		return nil, &adapters.MalformedError{System: service, Msg: err.Error()}
 	}
 	n := c.cfg.Names
-	first := pl.Find(n.Payment)
-	if first == nil {
-		return nil, adapters.ErrNotFound
-	}
 	var out []Payment
-	for _, el := range first.Parent().SelectElements(first.Tag) {
+	for _, el := range pl.Each(n.Payment) {
 		p := Payment{ID: adapters.Text(el, n.ID), Payer: adapters.Text(el, n.Payer), Currency: adapters.Text(el, n.Currency),
 			Purpose: adapters.Text(el, n.Purpose), Application: adapters.Text(el, n.Application),
 			Status: strings.ToLower(adapters.Text(el, n.Status))}
 		if p.Amount, err = ParseMoney(adapters.Text(el, n.Amount)); err != nil {
 			return nil, &adapters.MalformedError{System: service, Msg: err.Error()}
 		}
-		if p.Date, err = adapters.Date(adapters.Text(el, n.Date)); err != nil {
+		if p.Date, err = adapters.ParseTime(adapters.Text(el, n.Date)); err != nil {
 			return nil, &adapters.MalformedError{System: service, Msg: err.Error()}
 		}
 		if p.ID == "" || p.Status == "" {
 			return nil, &adapters.MalformedError{System: service, Msg: "a payment without an id or a status"}
 		}
 		out = append(out, p)
+	}
+	if len(out) == 0 {
+		return nil, adapters.ErrNotFound
 	}
 	return out, nil
 }

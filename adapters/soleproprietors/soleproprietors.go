@@ -75,8 +75,8 @@ func (c *Client) SoleProprietor(ctx context.Context, number string) (*SolePropri
 	if sp.IIN != number || sp.Status == "" {
 		return nil, &adapters.MalformedError{System: c.cfg.ServiceID, Msg: "the answer lacks the IIN asked about or a status"}
 	}
-	if sp.RegisteredOn, err = adapters.Date(adapters.Text(root, n.Registered)); err == nil {
-		sp.NoticeOn, err = adapters.Date(adapters.Text(root, n.Notice))
+	if sp.RegisteredOn, err = adapters.ParseTime(adapters.Text(root, n.Registered)); err == nil {
+		sp.NoticeOn, err = adapters.ParseTime(adapters.Text(root, n.Notice))
 	}
 	if err != nil {
 		return nil, &adapters.MalformedError{System: c.cfg.ServiceID, Msg: err.Error()}

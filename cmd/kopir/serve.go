@@ -135,6 +135,11 @@ listen: %s
 identity:
   key: %s
   cert: %s
+# The organisation's signing key, apart from the transport key above: GBD UL's requests carry its
+# enveloped signature. Its certificate's BIN is the RequestorBIN.
+payload_signing:
+  key: %s
+  cert: %s
 shep:
   url: http://%s/bip-sync-wss-gost/
   sender_id: kopir-dev
@@ -251,7 +256,8 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	mailbox := mailboxmock.New(mailboxmock.Options{Logger: log.With("component", "mock-mailbox")})
 	gw := devpki.FilesFor(pki, "gateway")
 	cfgPath := filepath.Join(dir, "kopir.yaml")
-	text := fmt.Sprintf(devConfig, apiLn.Addr(), gw.Key, gw.Cert, shepLn.Addr(), devpki.FilesFor(pki, "mock-shep").Cert,
+	org := devpki.FilesFor(pki, "signing")
+	text := fmt.Sprintf(devConfig, apiLn.Addr(), gw.Key, gw.Cert, org.Key, org.Cert, shepLn.Addr(), devpki.FilesFor(pki, "mock-shep").Cert,
 		payLn.Addr(), devpki.FilesFor(pki, "mock-payments").Cert,
 		filepath.Join(dir, "kopir-outbox.db"), smtpLn.Addr().(*net.TCPAddr).Port, opsLn.Addr(), keyFile, keySum)
 	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {

@@ -90,10 +90,15 @@ func TestUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var e struct{ BIN, Status string }
+	var e struct {
+		BIN                string `json:"bin"`
+		RegistrationStatus struct {
+			NameRU string `json:"name_ru"`
+		} `json:"registration_status"`
+	}
 	json.NewDecoder(resp.Body).Decode(&e)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || e.BIN != "121140000109" || e.Status != "active" {
+	if resp.StatusCode != 200 || e.BIN != "121140000109" || e.RegistrationStatus.NameRU != "Зарегистрирован" {
 		t.Fatalf("HTTP %d %+v", resp.StatusCode, e)
 	}
 	resp, err = client.Post(api+"/v1/fee-checks", "application/json", strings.NewReader(`{"payer":"850721400012","kind":"reissue"}`))
@@ -166,7 +171,7 @@ func TestUp(t *testing.T) {
 	}
 	b, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{`kopir_upstream_requests_total{outcome="ok",service="GBDUL_UniversalServiceSync",system="shep"} 1`,
+	for _, want := range []string{`kopir_upstream_requests_total{outcome="ok",service="GbdulInfoByBin_v2",system="shep"} 1`,
 		`kopir_api_requests_total{code="401",method="GET",route="/v1/legal-entities/{bin}"} 1`,
 		`kopir_failure_report_deliveries_total{result="ok"} 1`, "kopir_signing_certificate_expiry_timestamp_seconds "} {
 		if !strings.Contains(string(b), want) {
@@ -293,7 +298,7 @@ func TestShutdownDrains(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if strings.Contains(string(b), "GBDUL") {
+		if strings.Contains(string(b), "GbdulInfoByBin_v2") {
 			break
 		}
 		if time.Now().After(deadline) {

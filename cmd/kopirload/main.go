@@ -157,7 +157,9 @@ func run(w io.Writer, d time.Duration, workers int, failShare float64) error {
 		return err
 	}
 	defer client.Close()
-	le := legalentities.New(client, legalentities.Config{})
+	// GBD UL as it is: the request signed by the organisation's key (the
+	// gateway's, here), the answer's payload signature checked.
+	le := legalentities.New(client, gwSigner, verifier, legalentities.Config{RequestorBIN: "260110000120"})
 	key, sum := access.NewKey()
 	guard, err := access.New([]access.Client{{Name: "load", KeySHA256: []string{sum}, Allow: []string{access.RightAll}, Rate: 1e9, Burst: 1 << 20}}, nil)
 	if err != nil {

@@ -484,6 +484,8 @@ func toProblem(err error, requestID string) *problem {
 		ie *iin.Error
 		pe *payments.InputError
 		me *adapters.MalformedError
+		re *adapters.ResultError
+		se *adapters.PayloadSignatureError
 		xe *exchange.Error
 	)
 	var ae *access.Error
@@ -497,8 +499,10 @@ func toProblem(err error, requestID string) *problem {
 		p = &problem{Type: typeNotFound, Status: http.StatusNotFound, Detail: "no such failure report"}
 	case errors.Is(err, adapters.ErrNotFound):
 		p = &problem{Type: typeNotFound, Status: http.StatusNotFound, Detail: "the state database holds no such record"}
-	case errors.As(err, &me):
-		p = &problem{Type: typeUpstream, Status: http.StatusBadGateway, Detail: err.Error()}
+	case errors.As(err, &me), errors.As(err, &se), errors.As(err, &re):
+		// The state database answered, but with what cannot be used: a
+		// payload unreadable, unsigned or not processed.
+		p = &problem{Type: typeUpstream, Status: http.StatusBadGateway, Detail: pii.Text(err.Error())}
 	case errors.As(err, &xe):
 		p = &problem{Type: typeUpstream, Status: http.StatusBadGateway, Detail: pii.Text(xe.Error())}
 		switch {

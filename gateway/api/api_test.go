@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/kopir/kopir/adapters/soleproprietors"
 	"github.com/kopir/kopir/gateway/api"
 	"github.com/kopir/kopir/gateway/shep/exchange"
+	"github.com/kopir/kopir/internal/golden"
 	"github.com/kopir/kopir/internal/mocktest"
 	paymentsmock "github.com/kopir/kopir/mocks/payments"
 	shepmock "github.com/kopir/kopir/mocks/shep"
@@ -46,10 +48,11 @@ func newAPI(t *testing.T, tune func(*exchange.Config)) *apiEnv {
 	e.pay = mocktest.New(t, pf, tune, observe)
 	now := func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }
 	s := api.New(api.Backends{
-		LegalEntities:   legalentities.New(e.shep.Client, legalentities.Config{}),
+		LegalEntities:   legalentities.New(e.shep.Client, e.shep.PayloadSigner, e.shep.PayloadVerifier, legalentities.Config{RequestorBIN: "260110000120"}),
 		SoleProprietors: soleproprietors.New(e.shep.Client, soleproprietors.Config{}),
-		Persons:         persons.New(e.shep.Client, persons.Config{Now: now}),
-		Payments:        payments.New(e.pay.Client, payments.Config{Now: now}),
+		Persons: persons.New(e.shep.Client, persons.Config{SenderCode: "KOPIR"},
+			persons.Options{Verifier: e.shep.PayloadVerifier, Signer: e.shep.PayloadSigner, Now: now}),
+		Payments: payments.New(e.pay.Client, payments.Config{Now: now}),
 	}, api.Options{Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: &e.log, mu: &e.mu}, nil)), Now: now})
 	e.srv = httptest.NewServer(s)
 	t.Cleanup(e.srv.Close)
@@ -99,7 +102,7 @@ func TestRoutes(t *testing.T) {
 		problem                  string // problem type, or "" for a success
 		want                     string // a fragment of the body
 	}{
-		{"legal entity", "GET", "/v1/legal-entities/050340000108", "", 200, "", `"name_ru":"ТОО «Астана Экспорт Трейд»"`},
+		{"legal entity", "GET", "/v1/legal-entities/050340000108", "", 200, "", `"short_ru":"ТОО «Астана Экспорт Трейд»"`},
 		{"legal entity: bad BIN", "GET", "/v1/legal-entities/050340000109", "", 400, "bad-input", "checksum"},
 		{"legal entity: not found", "GET", "/v1/legal-entities/260110000120", "", 404, "not-found", ""},
 		{"sole proprietor", "GET", "/v1/sole-proprietors/850721400012", "", 200, "", `"status":"active"`},
@@ -178,7 +181,7 @@ func TestUpstreamStatuses(t *testing.T) {
 			e.shep.Mock.AddFault(tt.rule)
 			r := e.do(t, "GET", "/v1/legal-entities/050340000108", "", nil)
 			ex, _ := r.body["exchange"].(map[string]any)
-			if r.status != tt.status || r.body["type"] != "urn:kopir:problem:"+tt.problem || ex["message_id"] == "" || ex["service_id"] != "GBDUL_UniversalServiceSync" {
+			if r.status != tt.status || r.body["type"] != "urn:kopir:problem:"+tt.problem || ex["message_id"] == "" || ex["service_id"] != "GbdulInfoByBin_v2" {
 				t.Fatalf("HTTP %d: %s", r.status, r.raw)
 			}
 		})
@@ -278,5 +281,101 @@ func TestOpenAPI(t *testing.T) {
 				t.Errorf("%s %s is described but not served", method, path)
 			}
 		}
+	}
+}
+
+// TestGoldenBodies: the real shapes of GBD UL and GBD FL, as the mock
+// serves them, reach a back end as these bodies.
+func TestGoldenBodies(t *testing.T) {
+	e := newAPI(t, nil)
+	for name, path := range map[string]string{
+		"legal-entity-050340000108":    "/v1/legal-entities/050340000108",
+		"legal-entity-121140000109":    "/v1/legal-entities/121140000109",
+		"legal-entity-ip-850721400012": "/v1/legal-entities/850721400012",
+		"documents-880101300010":       "/v1/persons/880101300010/documents",
+		"documents-020315500019":       "/v1/persons/020315500019/documents",
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := e.do(t, "GET", path, "", nil)
+			if r.status != 200 {
+				t.Fatalf("HTTP %d: %s", r.status, r.raw)
+			}
+			golden.RawJSON(t, name, []byte(r.raw))
+		})
+	}
+}
+
+// TestOpenAPIModels keeps the described models true: each schema's
+// properties are the JSON fields of the Go type the API writes, at every
+// depth.
+func TestOpenAPIModels(t *testing.T) {
+	b, err := os.ReadFile("openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Components struct {
+			Schemas map[string]map[string]any `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(b, &spec); err != nil {
+		t.Fatal(err)
+	}
+	var check func(path string, schema map[string]any, typ reflect.Type)
+	check = func(path string, schema map[string]any, typ reflect.Type) {
+		if r, ok := schema["$ref"].(string); ok {
+			schema = spec.Components.Schemas[strings.TrimPrefix(r, "#/components/schemas/")]
+		}
+		for typ.Kind() == reflect.Pointer {
+			typ = typ.Elem()
+		}
+		switch typ.Kind() {
+		case reflect.Slice:
+			items, _ := schema["items"].(map[string]any)
+			if schema["type"] != "array" || items == nil {
+				t.Errorf("%s: a %s is described as %v", path, typ, schema["type"])
+				return
+			}
+			check(path+"[]", items, typ.Elem())
+		case reflect.Struct:
+			if typ == reflect.TypeFor[time.Time]() {
+				return
+			}
+			props, _ := schema["properties"].(map[string]any)
+			fields := map[string]bool{}
+			for i := range typ.NumField() {
+				f := typ.Field(i)
+				name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+				if !f.IsExported() || name == "-" {
+					continue
+				}
+				fields[name] = true
+				p, ok := props[name].(map[string]any)
+				if !ok {
+					t.Errorf("%s.%s is not described", path, name)
+					continue
+				}
+				check(path+"."+name, p, f.Type)
+			}
+			for name := range props {
+				if !fields[name] {
+					t.Errorf("%s.%s is described but never written", path, name)
+				}
+			}
+		}
+	}
+	for name, typ := range map[string]reflect.Type{
+		"LegalEntity":    reflect.TypeFor[legalentities.LegalEntity](),
+		"Documents":      reflect.TypeFor[api.Documents](),
+		"SoleProprietor": reflect.TypeFor[soleproprietors.SoleProprietor](),
+		"Payment":        reflect.TypeFor[payments.Payment](),
+		"FeeCheck":       reflect.TypeFor[payments.FeeCheck](),
+	} {
+		schema, ok := spec.Components.Schemas[name]
+		if !ok {
+			t.Errorf("no schema %s", name)
+			continue
+		}
+		check(name, schema, typ)
 	}
 }

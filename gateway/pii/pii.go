@@ -11,6 +11,7 @@
 package pii
 
 import (
+	"html"
 	"strings"
 )
 
@@ -29,8 +30,10 @@ func ID(s string) string {
 // credentials.
 var DefaultElements = []string{
 	"name", "fio", "birth", "document", "number", "passport", "address", "phone", "email", "mail",
-	"password", "secret", "token",
+	"password", "secret", "token", "patronymic", "street", "building", "flat",
 }
+
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // Masker masks XML and text. The zero value is not usable; use New.
 type Masker struct {
@@ -91,10 +94,13 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // XML masks a document or fragment in one pass without parsing it: twelve-
 // digit runs everywhere, and the whole text of elements with sensitive
-// names. Escaped XML inside text is masked by shape only. Malformed input
-// is masked as well as it can be, never refused: this runs on whatever a
+// names. An XML document escaped as text (GBD UL's payloads travel so) is
+// unescaped, masked the same way and escaped again. Malformed input is
+// masked as well as it can be, never refused: this runs on whatever a
 // peer sent.
-func (m *Masker) XML(b []byte) []byte {
+func (m *Masker) XML(b []byte) []byte { return m.xml(b, 0) }
+
+func (m *Masker) xml(b []byte, depth int) []byte {
 	s := string(b)
 	out := make([]byte, 0, len(s))
 	var open string // local name of the start tag just read, "" after anything else
@@ -109,6 +115,9 @@ func (m *Masker) XML(b []byte) []byte {
 			text := s[i:j]
 			if open != "" && m.sensitive(open) && strings.TrimSpace(text) != "" {
 				out = append(out, "***"...)
+			} else if depth < 2 && strings.Contains(text, "&lt;") {
+				inner := m.xml([]byte(html.UnescapeString(text)), depth+1)
+				out = append(out, escaper.Replace(string(inner))...)
 			} else {
 				out = appendDigitsMasked(out, text)
 			}

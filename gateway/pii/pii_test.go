@@ -15,9 +15,17 @@ func TestXML(t *testing.T) {
 		{"document number", `<documentNumber>045678912</documentNumber>`, `<documentNumber>***</documentNumber>`},
 		{"other digits kept", `<amount>43250</amount><code>1234567890123</code>`, `<amount>43250</amount><code>1234567890123</code>`},
 		{"escaped payload by shape", `<data>&lt;iin&gt;880101300010&lt;/iin&gt;</data>`, `<data>&lt;iin&gt;********0010&lt;/iin&gt;</data>`},
+		// GBD UL's answers travel escaped: their names are masked as if
+		// they were not.
+		{"escaped payload names", `<data>&lt;r:Response xmlns:r=&quot;u&quot;&gt;&lt;OrganizationLeader&gt;&lt;SurName&gt;Иванова&lt;/SurName&gt;` +
+			`&lt;MiddleName&gt;Петровна&lt;/MiddleName&gt;&lt;/OrganizationLeader&gt;&lt;/r:Response&gt;</data>`,
+			`<data>&lt;r:Response xmlns:r="u"&gt;&lt;OrganizationLeader&gt;&lt;SurName&gt;***&lt;/SurName&gt;` +
+				`&lt;MiddleName&gt;***&lt;/MiddleName&gt;&lt;/OrganizationLeader&gt;&lt;/r:Response&gt;</data>`},
+		{"gbd fl's patronymic and address", `<patronymic>Петровна</patronymic><regAddress><street>Абай</street><building>10</building></regAddress>`,
+			`<patronymic>***</patronymic><regAddress><street>***</street><building>***</building></regAddress>`},
 		{"cdata", `<data><![CDATA[<iin>880101300010</iin>]]></data>`, `<data><![CDATA[<iin>********0010</iin>]]></data>`},
 		{"empty sensitive element", `<lastName/><lastName></lastName>`, `<lastName/><lastName></lastName>`},
-		{"nested under a sensitive name", `<address><city>Астана</city></address>`, `<address><city>Астана</city></address>`},
+		{"nested under a sensitive name", `<address><region>Астана</region></address>`, `<address><region>Астана</region></address>`},
 		{"truncated input", `<lastName>Сейт`, `<lastName>***`},
 	}
 	for _, tt := range tests {

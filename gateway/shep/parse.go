@@ -104,7 +104,7 @@ func ParseBody(b []byte, lim xmldoc.Limits) (*Response, error) {
 		}
 	}
 	if data := child(d, child(d, resp, "responseData"), "data"); data != xmldoc.None {
-		if r.Data, err = payload(d, data, lim); err != nil {
+		if r.Data, r.DataMode, err = payload(d, data, lim); err != nil {
 			return nil, err
 		}
 	}
@@ -113,22 +113,23 @@ func ParseBody(b []byte, lim xmldoc.Limits) (*Response, error) {
 
 // payload returns data as a standalone document whose root is data,
 // unescaping a document carried as text.
-func payload(d *xmldoc.Document, data int32, lim xmldoc.Limits) ([]byte, error) {
+// The mode says how it came: children, or escaped (CDATA included).
+func payload(d *xmldoc.Document, data int32, lim xmldoc.Limits) ([]byte, DataMode, error) {
 	var hasElements bool
 	d.Children(data, func(int32) bool { hasElements = true; return false })
 	inner := strings.TrimSpace(d.Text(data))
 	if hasElements || !strings.HasPrefix(inner, "<") {
-		return d.AppendExcC14N(nil, data, payloadPrefixes(d, data)), nil
+		return d.AppendExcC14N(nil, data, payloadPrefixes(d, data)), DataChildren, nil
 	}
 	// A whole document escaped as text or CDATA: held to the same limits
 	// as the envelope it came in.
 	doc, err := xmldoc.Parse([]byte(inner), lim)
 	if err != nil {
-		return nil, malformed("the escaped payload: %v", err)
+		return nil, "", malformed("the escaped payload: %v", err)
 	}
 	out := append([]byte(nil), "<data>"...)
 	out = doc.AppendExcC14N(out, doc.Root, payloadPrefixes(doc, doc.Root))
-	return append(out, "</data>"...), nil
+	return append(out, "</data>"...), DataEscaped, nil
 }
 
 // payloadPrefixes are the prefixes a standalone payload must keep beyond
@@ -250,9 +251,39 @@ func ParseRequest(b []byte, lim xmldoc.Limits) (*Request, error) {
 		}
 	}
 	if data := child(d, child(d, req, "requestData"), "data"); data != xmldoc.None {
-		if r.Data, err = payload(d, data, lim); err != nil {
+		if r.Data, r.DataMode, err = payload(d, data, lim); err != nil {
 			return nil, err
 		}
 	}
 	return r, nil
+}
+
+// nsDS is XML Signature's namespace.
+const nsDS = "http://www.w3.org/2000/09/xmldsig#"
+
+// PayloadDocument is the document a payload (as ParseBody and
+// ParseRequest return it: a standalone document whose root is data)
+// carries with its enveloped signature: data itself when a ds:Signature
+// is its child (GBD FL signs data and its children) or it holds several
+// elements; else data's one element (an escaped document, as GBD UL's).
+func PayloadDocument(data []byte) ([]byte, error) {
+	if data == nil {
+		return nil, malformed("no payload")
+	}
+	d, err := xmldoc.Parse(data, xmldoc.Limits{})
+	if err != nil {
+		return nil, malformed("the payload: %v", err)
+	}
+	var elems []int32
+	signed := false
+	d.Children(d.Root, func(c int32) bool {
+		elems = append(elems, c)
+		signed = signed || d.Is(c, nsDS, "Signature")
+		return true
+	})
+	if signed || len(elems) != 1 {
+		return data, nil
+	}
+	n := d.Node(elems[0])
+	return data[n.Start:n.End], nil
 }

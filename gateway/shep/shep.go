@@ -69,6 +69,33 @@ type Request struct {
 	// Data is the service payload: one or more XML elements.
 	Data     []byte
 	DataMode DataMode
+	// DataType, when set, is data's xsi:type, a QName written in Clark
+	// notation ({namespace}local; "xs:string" for XML Schema's string):
+	// services that declare data as anyType expect one.
+	DataType string
+}
+
+// NSXS is XML Schema's namespace, where xsi:type="xs:string" points.
+const NSXS = "http://www.w3.org/2001/XMLSchema"
+
+// ParseQName reads a QName in Clark notation ({namespace}local) or the
+// shorthand xs:local for XML Schema's types.
+func ParseQName(s string) (ns, local string, err error) {
+	switch {
+	case strings.HasPrefix(s, "xs:"):
+		ns, local = NSXS, s[3:]
+	case strings.HasPrefix(s, "{"):
+		var ok bool
+		if ns, local, ok = strings.Cut(s[1:], "}"); !ok || ns == "" {
+			return "", "", fmt.Errorf("%q: a QName is {namespace}local or xs:local", s)
+		}
+	default:
+		return "", "", fmt.Errorf("%q: a QName is {namespace}local or xs:local", s)
+	}
+	if local == "" || strings.ContainsAny(local, ":{}<>&\"' \t\r\n") {
+		return "", "", fmt.Errorf("%q: %q is not a local name", s, local)
+	}
+	return ns, local, nil
 }
 
 // Response is a SendMessage response.
@@ -82,6 +109,10 @@ type Response struct {
 	// data element; an escaped document is unescaped into its child. Nil
 	// when the response had no responseData.
 	Data []byte
+	// DataMode is how Data travelled (escaped for CDATA too); Envelope
+	// writes an escaped payload as xsi:type="xs:string" text, Data then
+	// being the document alone.
+	DataMode DataMode
 }
 
 // Status is responseInfo's status.
@@ -189,7 +220,20 @@ func (r *Request) Envelope() ([]byte, error) {
 		b.WriteString("</properties>")
 	}
 	elem(&b, "sessionId", r.SessionID)
-	b.WriteString("</requestInfo><requestData><data>")
+	b.WriteString("</requestInfo><requestData>")
+	if r.DataType == "" {
+		b.WriteString("<data>")
+	} else {
+		ns, local, err := ParseQName(r.DataType)
+		if err != nil {
+			return nil, fmt.Errorf("shep: data's xsi:type: %w", err)
+		}
+		prefix := "dt"
+		if ns == NSXS {
+			prefix = "xs" // as clients write xsi:type="xs:string"
+		}
+		b.WriteString(`<data xmlns:xsi="` + NSXSI + `" xmlns:` + prefix + `="` + esc(ns) + `" xsi:type="` + prefix + `:` + local + `">`)
+	}
 	switch r.DataMode {
 	case DataChildren, "":
 		b.Write(r.Data)
@@ -225,7 +269,9 @@ func (r *Response) Envelope() []byte {
 	b.WriteString("</responseInfo>")
 	if r.Data != nil {
 		b.WriteString("<responseData>")
-		if bytes.HasPrefix(r.Data, []byte("<data")) {
+		if r.DataMode == DataEscaped {
+			b.WriteString(`<data xmlns:xsi="` + NSXSI + `" xmlns:xs="` + NSXS + `" xsi:type="xs:string">` + esc(string(r.Data)) + `</data>`)
+		} else if bytes.HasPrefix(r.Data, []byte("<data")) {
 			b.Write(r.Data)
 		} else {
 			b.WriteString("<data>")

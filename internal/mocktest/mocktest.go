@@ -4,9 +4,12 @@
 package mocktest
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"sync"
 	"testing"
@@ -23,12 +26,29 @@ type Env struct {
 	Mock   *shepmock.Server
 	Client *exchange.Client
 	URL    string
+	// PayloadSigner is the organisation's signing key (apart from the
+	// client's transport key), whose payload signatures the mock checks;
+	// PayloadVerifier trusts the mock's payload signatures.
+	PayloadSigner   *signing.Signer
+	PayloadVerifier *signing.Verifier
+
+	mu   sync.Mutex
+	last []byte
+}
+
+// LastRequest is the last request the mock received, as it came off the
+// wire.
+func (e *Env) LastRequest() []byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.last
 }
 
 var (
 	once                sync.Once
 	ca                  *devpki.CA
 	gatewayKey, mockKey *devpki.Leaf
+	orgKey              *devpki.Leaf
 	pkiErr              error
 )
 
@@ -41,7 +61,12 @@ func keys() error {
 		if gatewayKey, pkiErr = ca.Issue(devpki.ECDSAP256, devpki.GatewaySubject, time.Time{}, time.Time{}); pkiErr != nil {
 			return
 		}
-		mockKey, pkiErr = ca.Issue(devpki.ECDSAP256, devpki.MockSHEPSubject, time.Time{}, time.Time{})
+		if mockKey, pkiErr = ca.Issue(devpki.ECDSAP256, devpki.MockSHEPSubject, time.Time{}, time.Time{}); pkiErr != nil {
+			return
+		}
+		// RSA, so that xmlsec1 (which has no GOST) can check the
+		// payload signatures it makes.
+		orgKey, pkiErr = ca.Issue(devpki.RSA2048, devpki.OrganisationSubject, time.Time{}, time.Time{})
 	})
 	return pkiErr
 }
@@ -69,7 +94,16 @@ func New(t testing.TB, fixtures *shepmock.Fixtures, tune func(*exchange.Config),
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(mock)
+	env := &Env{Mock: mock}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if b, err := io.ReadAll(io.LimitReader(r.Body, 16<<20)); err == nil {
+			env.mu.Lock()
+			env.last = b
+			env.mu.Unlock()
+			r.Body = io.NopCloser(bytes.NewReader(b))
+		}
+		mock.ServeHTTP(w, r)
+	}))
 	cfg := exchange.Config{URL: srv.URL, SenderID: "kopir-test", Timeout: 2 * time.Second, Attempts: 2,
 		BackoffMin: time.Millisecond, BackoffMax: 2 * time.Millisecond}
 	if tune != nil {
@@ -84,7 +118,8 @@ func New(t testing.TB, fixtures *shepmock.Fixtures, tune func(*exchange.Config),
 		client.Close()
 		srv.Close()
 	})
-	return &Env{Mock: mock, Client: client, URL: srv.URL}
+	env.Client, env.URL, env.PayloadSigner, env.PayloadVerifier = client, srv.URL, sign(orgKey), v
+	return env
 }
 
 // FaultCase is an injected fault and the exchange error it must become.

@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/kopir/kopir/gateway/shep"
 	"github.com/kopir/kopir/signing/xmldoc"
 )
 
@@ -27,11 +28,25 @@ type Service struct {
 	// Key is the local name of the request payload element whose text
 	// selects a record (iin, bin…).
 	Key string `yaml:"key"`
-	// Records are response payloads by key.
+	// Records are response payloads by key: a document, or data's
+	// children.
 	Records map[string]string `yaml:"records"`
 	// NotFound is the answer when no record matches. Default: status
 	// SCSS001 with no responseData.
 	NotFound *Answer `yaml:"not_found"`
+	// AnswerMode is how records travel in data: children (default) or
+	// escaped (as GBD UL's do).
+	AnswerMode shep.DataMode `yaml:"answer_mode"`
+	// SignAnswers signs each answer's payload enveloped, as GBD UL and
+	// GBD FL sign theirs: the escaped document, or data and its children.
+	SignAnswers bool `yaml:"sign_answers"`
+	// RequestMode, when set, refuses a payload travelling another way.
+	RequestMode shep.DataMode `yaml:"request_mode"`
+	// SignedRequests refuses a request payload without a valid enveloped
+	// signature (GBD UL's rule).
+	SignedRequests bool `yaml:"signed_requests"`
+	// Require are elements a request payload must carry, non-empty.
+	Require []string `yaml:"require"`
 }
 
 // Answer is a status and an optional payload.
@@ -70,13 +85,18 @@ func ParseFixtures(b []byte) (*Fixtures, error) {
 		if svc == nil || svc.Key == "" {
 			return nil, fmt.Errorf("fixtures: services.%s.key is required", id)
 		}
+		for name, m := range map[string]shep.DataMode{"answer_mode": svc.AnswerMode, "request_mode": svc.RequestMode} {
+			if m != "" && m != shep.DataChildren && m != shep.DataEscaped {
+				return nil, fmt.Errorf("fixtures: services.%s.%s: %q is not children or escaped", id, name, m)
+			}
+		}
 		for k, payload := range svc.Records {
-			if _, err := xmldoc.Parse([]byte(payload), xmldoc.Limits{}); err != nil {
+			if _, err := xmldoc.Parse([]byte("<data>"+payload+"</data>"), xmldoc.Limits{}); err != nil {
 				return nil, fmt.Errorf("fixtures: services.%s.records.%s: %w", id, k, err)
 			}
 		}
 		if svc.NotFound != nil && svc.NotFound.Payload != "" {
-			if _, err := xmldoc.Parse([]byte(svc.NotFound.Payload), xmldoc.Limits{}); err != nil {
+			if _, err := xmldoc.Parse([]byte("<data>"+svc.NotFound.Payload+"</data>"), xmldoc.Limits{}); err != nil {
 				return nil, fmt.Errorf("fixtures: services.%s.not_found.payload: %w", id, err)
 			}
 		}

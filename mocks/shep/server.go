@@ -56,13 +56,22 @@ const (
 	CodeContentType    = "UNSUPPORTED_CONTENT_TYPE"
 	CodeSender         = "SENDER_NOT_AUTHORIZED"
 	CodeReplay         = "REQUEST_REPLAYED"
+	// CodePayloadSignature refuses a service's payload that must be
+	// signed (GBD UL's) and is not, or not validly.
+	CodePayloadSignature = "PAYLOAD_SIGNATURE_INVALID"
+	// CodeRequest refuses a payload lacking what the service needs.
+	CodeRequest = "REQUEST_INCOMPLETE"
 )
 
 // Config is what a Server needs.
 type Config struct {
-	// Signer signs responses; Verifier checks requests.
+	// Signer signs responses; Verifier checks requests, their payload
+	// signatures included.
 	Signer   *signing.Signer
 	Verifier *signing.Verifier
+	// PayloadSigner signs the payloads of services that sign theirs
+	// (sign_answers). Default: Signer.
+	PayloadSigner *signing.Signer
 	// Fixtures are the data; nil means DefaultFixtures.
 	Fixtures *Fixtures
 	Logger   *slog.Logger
@@ -105,6 +114,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.PayloadSigner == nil {
+		cfg.PayloadSigner = cfg.Signer
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clockwork.NewRealClock()
@@ -293,7 +305,17 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	resp := s.answer(req)
+	if r := s.checkPayload(req); r != nil {
+		log.Info("payload refused", "reason", r.msg)
+		s.fault(ctx, w, "Client", r.code, r.msg, true)
+		return
+	}
+	resp, err := s.answer(ctx, req)
+	if err != nil {
+		log.Error("signing the payload", "err", err)
+		http.Error(w, "mock: cannot sign", http.StatusInternalServerError)
+		return
+	}
 	if rule != nil && rule.Kind == FaultStatus {
 		code := rule.Code
 		if code == "" {
@@ -321,29 +343,73 @@ func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request) {
 	w.Write(env)
 }
 
+type refusal struct{ code, msg string }
+
+// checkPayload holds a request's payload to what its service requires:
+// the way it travels, an enveloped signature, elements present.
+func (s *Server) checkPayload(req *shep.Request) *refusal {
+	svc := s.cfg.Fixtures.Services[req.ServiceID]
+	if svc.RequestMode != "" && svc.RequestMode != cmp.Or(req.DataMode, shep.DataChildren) {
+		return &refusal{CodeRequest, fmt.Sprintf("%s takes its payload as %s, not %s", req.ServiceID, svc.RequestMode, req.DataMode)}
+	}
+	for _, name := range svc.Require {
+		if keyOf(req.Data, name) == "" {
+			return &refusal{CodeRequest, "the payload lacks " + name}
+		}
+	}
+	if !svc.SignedRequests {
+		return nil
+	}
+	doc, err := shep.PayloadDocument(req.Data)
+	if err == nil {
+		_, err = s.cfg.Verifier.VerifyEnveloped(doc)
+	}
+	if err != nil {
+		return &refusal{CodePayloadSignature, "the payload's signature: " + err.Error()}
+	}
+	return nil
+}
+
 // answer looks the request up in the fixtures.
-func (s *Server) answer(req *shep.Request) *shep.Response {
+func (s *Server) answer(ctx context.Context, req *shep.Request) (*shep.Response, error) {
 	resp := &shep.Response{MessageID: newID(), CorrelationID: req.MessageID, ResponseDate: s.cfg.Clock.Now(),
 		Status: shep.Status{Code: shep.SuccessCode, Message: "OK"}, SessionID: req.SessionID}
 	svc, ok := s.cfg.Fixtures.Services[req.ServiceID]
 	if !ok {
 		resp.Status = shep.Status{Code: CodeUnknownService, Message: "no such service: " + req.ServiceID}
-		return resp
+		return resp, nil
 	}
 	if payload, ok := svc.Records[keyOf(req.Data, svc.Key)]; ok {
 		resp.Data = []byte(strings.TrimSpace(payload))
-		return resp
-	}
-	resp.Status.Message = "Сведения не найдены / not found"
-	if nf := svc.NotFound; nf != nil {
-		if nf.Code != "" {
-			resp.Status = shep.Status{Code: nf.Code, Message: nf.Message}
+	} else {
+		resp.Status.Message = "Сведения не найдены / not found"
+		if nf := svc.NotFound; nf != nil {
+			if nf.Code != "" {
+				resp.Status = shep.Status{Code: nf.Code, Message: nf.Message}
+			}
+			if nf.Payload != "" {
+				resp.Data = []byte(strings.TrimSpace(nf.Payload))
+			}
 		}
-		if nf.Payload != "" {
-			resp.Data = []byte(nf.Payload)
-		}
 	}
-	return resp
+	if resp.Data == nil {
+		return resp, nil
+	}
+	resp.DataMode = svc.AnswerMode
+	if svc.SignAnswers {
+		// As GBD UL and GBD FL do: the escaped document, or data with
+		// its children, signed enveloped by the provider.
+		doc := resp.Data
+		if svc.AnswerMode != shep.DataEscaped {
+			doc = append(append([]byte("<data>"), doc...), "</data>"...)
+		}
+		signed, err := s.cfg.PayloadSigner.SignEnveloped(ctx, doc)
+		if err != nil {
+			return nil, err
+		}
+		resp.Data = signed
+	}
+	return resp, nil
 }
 
 func (s *Server) envelope(ctx context.Context, env []byte, signed bool) ([]byte, error) {

@@ -99,17 +99,17 @@ func (f *fixture) answer(t *testing.T, body []byte) (*shep.Response, error) {
 func TestSOAPActions(t *testing.T) {
 	f := newFixture(t)
 	for _, action := range []string{"SendMessage", `"SendMessage"`, "", `""`, "-", "http://bip.bee.kz/SyncChannel/v10/Interfaces/SendMessage"} {
-		req := f.request(t, "GBDUL_UniversalServiceSync", `<q:get xmlns:q="urn:q"><bin>050340000108</bin></q:get>`)
+		req := f.request(t, "GBDIP_UniversalServiceSync", `<q:get xmlns:q="urn:q"><iin>850721400012</iin></q:get>`)
 		resp, body := f.post(t, action, req)
 		if resp.StatusCode != 200 {
 			t.Fatalf("SOAPAction %q: HTTP %d", action, resp.StatusCode)
 		}
 		r, err := f.answer(t, body)
-		if err != nil || r.CorrelationID != "m-1" || !bytes.Contains(r.Data, []byte("Астана Экспорт Трейд")) {
+		if err != nil || r.CorrelationID != "m-1" || !bytes.Contains(r.Data, []byte("Гүлнар Текстиль")) {
 			t.Fatalf("SOAPAction %q: %v %+v", action, err, r)
 		}
 	}
-	resp, body := f.post(t, "GetStatus", f.request(t, "GBDUL_UniversalServiceSync", `<q:get xmlns:q="urn:q"><bin>050340000108</bin></q:get>`))
+	resp, body := f.post(t, "GetStatus", f.request(t, "GBDIP_UniversalServiceSync", `<q:get xmlns:q="urn:q"><iin>850721400012</iin></q:get>`))
 	_, err := f.answer(t, body)
 	var fault *shep.Fault
 	if resp.StatusCode != 500 || !errors.As(err, &fault) || fault.ErrorCode() != CodeUnknownAction {
@@ -148,14 +148,14 @@ func TestRefusesBadRequests(t *testing.T) {
 	}
 	resp, body := f.post(t, "SendMessage", f.request(t, "NoSuchService", "<a/>"))
 	refused("unknown service", resp, body, 500, CodeUnknownService)
-	req := f.request(t, "GBDUL_UniversalServiceSync", `<q:get xmlns:q="urn:q"><bin>050340000108</bin></q:get>`)
+	req := f.request(t, "GBDIP_UniversalServiceSync", `<q:get xmlns:q="urn:q"><iin>850721400012</iin></q:get>`)
 	if resp, _ := f.post(t, "", req); resp.StatusCode != 200 {
 		t.Fatalf("a good request: HTTP %d", resp.StatusCode)
 	}
 	resp, body = f.post(t, "", req)
 	refused("the same request again", resp, body, 500, CodeReplay)
 	post := func(path, contentType string) (*http.Response, []byte) {
-		r, _ := http.NewRequest(http.MethodPost, f.srv.URL+path, bytes.NewReader(f.request(t, "GBDUL_UniversalServiceSync", "<a/>")))
+		r, _ := http.NewRequest(http.MethodPost, f.srv.URL+path, bytes.NewReader(f.request(t, "GBDIP_UniversalServiceSync", "<a/>")))
 		r.Header.Set("Content-Type", contentType)
 		res, err := http.DefaultClient.Do(r)
 		if err != nil {
@@ -221,13 +221,13 @@ func TestControlAPI(t *testing.T) {
 			t.Errorf("rule %s: HTTP %d %s", bad, code, body)
 		}
 	}
-	if code, _ := do("POST", "/_control/faults", `{"service":"GBDUL_UniversalServiceSync","kind":"fault","code":"E1","count":1}`); code != 201 {
+	if code, _ := do("POST", "/_control/faults", `{"service":"GBDIP_UniversalServiceSync","kind":"fault","code":"E1","count":1}`); code != 201 {
 		t.Fatalf("add: HTTP %d", code)
 	}
 	if _, body := do("GET", "/_control/faults", ""); !strings.Contains(body, `"code":"E1"`) {
 		t.Fatalf("list: %s", body)
 	}
-	_, body := f.post(t, "SendMessage", f.request(t, "GBDUL_UniversalServiceSync", "<q><bin>050340000108</bin></q>"))
+	_, body := f.post(t, "SendMessage", f.request(t, "GBDIP_UniversalServiceSync", "<q><iin>850721400012</iin></q>"))
 	var fault *shep.Fault
 	if _, err := f.answer(t, body); !errors.As(err, &fault) || fault.ErrorCode() != "E1" {
 		t.Fatalf("injected fault: %v", err)
@@ -240,7 +240,7 @@ func TestControlAPI(t *testing.T) {
 	if code, _ := do("DELETE", "/_control/faults", ""); code != 204 {
 		t.Fatalf("delete: HTTP %d", code)
 	}
-	if _, body := do("GET", "/_control/calls", ""); !strings.Contains(body, `"GBDUL_UniversalServiceSync":1`) {
+	if _, body := do("GET", "/_control/calls", ""); !strings.Contains(body, `"GBDIP_UniversalServiceSync":1`) {
 		t.Fatalf("calls: %s", body)
 	}
 	if code, _ := do("GET", "/_control/nothing", ""); code != 404 {
@@ -303,7 +303,7 @@ func TestFixtures(t *testing.T) {
 func TestSenderCredentials(t *testing.T) {
 	f := newFixture(t)
 	f.mock.cfg.Senders = map[string]string{"kopir": "s3cret"}
-	resp, body := f.post(t, "", f.request(t, "GBDUL_UniversalServiceSync", "<a/>"))
+	resp, body := f.post(t, "", f.request(t, "GBDIP_UniversalServiceSync", "<a/>"))
 	_, err := f.answer(t, body)
 	var fault *shep.Fault
 	if resp.StatusCode != 500 || !errors.As(err, &fault) || fault.ErrorCode() != CodeSender {

@@ -148,6 +148,10 @@ var (
 		BIN: "150340001236", DNSNames: []string{"localhost"}}
 	MockPaymentsSubject = Subject{CommonName: "Mock payment gateway (development)", Organization: "Kopir dev mocks",
 		BIN: "051140004562", DNSNames: []string{"localhost"}}
+	// OrganisationSubject is the organisation's signing key, which signs
+	// payloads (GBD UL's requests) apart from the gateway's transport key.
+	OrganisationSubject = Subject{CommonName: "Kopir organisation signing key (development)", Organization: "Kopir dev",
+		IIN: "880101300010", BIN: "260110000120"}
 )
 
 // Files names what Write puts in a folder for one leaf.
@@ -169,15 +173,18 @@ var Leaves = map[string]Subject{
 	"gateway":       GatewaySubject,
 	"mock-shep":     MockSHEPSubject,
 	"mock-payments": MockPaymentsSubject,
+	"signing":       OrganisationSubject,
 }
 
 // Ensure makes the development PKI in dir unless it is already there: a CA
 // (ca.pem, ca-key.pem) and, for each of Leaves, NAME.pem (the chain),
 // NAME-key.pem and NAME.p12. The .p12 files are protected by the password
 // in p12-password, random on first run. It reports whether it made them.
+//
+// A folder made before a leaf joined Leaves gets that leaf, from its CA.
 func Ensure(dir string, t KeyType) (made bool, err error) {
 	if _, err := os.Stat(filepath.Join(dir, CAFile)); err == nil {
-		return false, nil
+		return addMissing(dir, t)
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return false, fmt.Errorf("devpki: %w", err)
@@ -211,6 +218,66 @@ func Ensure(dir string, t KeyType) (made bool, err error) {
 		return false, fmt.Errorf("devpki: %w", err)
 	}
 	return true, nil
+}
+
+// addMissing issues the leaves of Leaves that dir lacks.
+func addMissing(dir string, t KeyType) (bool, error) {
+	var ca *CA
+	made := false
+	for name, subject := range Leaves {
+		f := FilesFor(dir, name)
+		if _, err := os.Stat(f.Cert); err == nil {
+			continue
+		}
+		if ca == nil {
+			var err error
+			if ca, err = loadCA(dir); err != nil {
+				return false, err
+			}
+		}
+		leaf, err := ca.Issue(t, subject, time.Time{}, time.Time{})
+		if err != nil {
+			return false, err
+		}
+		password, err := ReadPassword(dir)
+		if err != nil {
+			return false, err
+		}
+		if err := leaf.Write(f, password); err != nil {
+			return false, err
+		}
+		made = true
+	}
+	return made, nil
+}
+
+func loadCA(dir string) (*CA, error) {
+	certPEM, err := os.ReadFile(filepath.Join(dir, CAFile))
+	if err != nil {
+		return nil, fmt.Errorf("devpki: %w", err)
+	}
+	keyPEM, err := os.ReadFile(filepath.Join(dir, "ca-key.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("devpki: %w", err)
+	}
+	cb, _ := pem.Decode(certPEM)
+	kb, _ := pem.Decode(keyPEM)
+	if cb == nil || kb == nil {
+		return nil, errors.New("devpki: the CA's files are not PEM")
+	}
+	cert, err := x509.ParseCertificate(cb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("devpki: %w", err)
+	}
+	key, err := x509.ParsePKCS8PrivateKey(kb.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("devpki: %w", err)
+	}
+	signer, ok := key.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("devpki: the CA's key cannot sign")
+	}
+	return &CA{Cert: cert, Key: signer}, nil
 }
 
 // Write stores the leaf as PEM chain, PEM key and PKCS#12.

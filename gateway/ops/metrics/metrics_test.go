@@ -81,7 +81,7 @@ func TestExchangeMetrics(t *testing.T) {
 	m := New(reg, nil)
 	env := mocktest.New(t, nil, shepSystem, m)
 	m.Breakers(env.Client)
-	p := persons.New(env.Client, persons.Config{})
+	p := persons.New(env.Client, persons.Config{SenderCode: "KOPIR"}, persons.Options{Verifier: env.PayloadVerifier})
 	ctx := context.Background()
 	if _, err := p.IdentityDocuments(ctx, "880101300010"); err != nil {
 		t.Fatal(err)

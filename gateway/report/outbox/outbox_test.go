@@ -112,7 +112,7 @@ func TestEndToEnd(t *testing.T) {
 	env.Mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultSOAP, Code: "E_DB", Message: "database down"})
 	app := &exchange.AppContext{ServiceName: "Импорт лицензиясы", ApplicationID: "KZ-LIC-2026-00017",
 		RecipientID: "880101300010", AuthorizedAt: time.Now().Add(-90 * time.Second)}
-	p := persons.New(env.Client, persons.Config{})
+	p := persons.New(env.Client, persons.Config{SenderCode: "KOPIR"}, persons.Options{Verifier: env.PayloadVerifier})
 	_, err := p.IdentityDocuments(exchange.WithApp(context.Background(), app), "880101300010")
 	var xe *exchange.Error
 	if !errors.As(err, &xe) || !xe.SystemFailure() {
@@ -166,7 +166,7 @@ func TestEndToEnd(t *testing.T) {
 func TestBusinessAnswersAreNotReported(t *testing.T) {
 	ob := open(t, "", nil, Options{})
 	env := mocktest.New(t, nil, nil, ob)
-	p := persons.New(env.Client, persons.Config{})
+	p := persons.New(env.Client, persons.Config{SenderCode: "KOPIR"}, persons.Options{Verifier: env.PayloadVerifier})
 	env.Mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultSOAP, FaultCode: "Client", Code: "BAD_REQUEST", Count: 1})
 	if _, err := p.IdentityDocuments(context.Background(), "880101300010"); err == nil {
 		t.Fatal("a client fault succeeded")
@@ -189,7 +189,7 @@ func TestBusinessAnswersAreNotReported(t *testing.T) {
 			ob := open(t, "", nil, Options{})
 			env := mocktest.New(t, nil, mocktest.FastTimeout, ob)
 			env.Mock.AddFault(fc.Rule)
-			persons.New(env.Client, persons.Config{}).IdentityDocuments(context.Background(), "880101300010")
+			persons.New(env.Client, persons.Config{SenderCode: "KOPIR"}, persons.Options{Verifier: env.PayloadVerifier}).IdentityDocuments(context.Background(), "880101300010")
 			es, err := ob.List(context.Background(), Filter{})
 			if err != nil || len(es) != 1 || es[0].Report.Fault != string(fc.Kind) {
 				t.Fatalf("reports = %+v, %v", es, err)

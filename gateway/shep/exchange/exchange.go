@@ -17,6 +17,7 @@
 package exchange
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -426,10 +427,15 @@ type Call struct {
 	ServiceID     string
 	CorrelationID string
 	Payload       []byte
-	Properties    []shep.Property
-	SessionID     string
-	RouteID       string
-	App           *AppContext
+	// DataMode and DataType are how this service's payload travels
+	// (protocol.md §3: per service on the same channel); empty DataMode
+	// takes the upstream's data_mode.
+	DataMode   shep.DataMode
+	DataType   string
+	Properties []shep.Property
+	SessionID  string
+	RouteID    string
+	App        *AppContext
 }
 
 // Result is a verified response with its provenance.
@@ -614,7 +620,8 @@ func (c *Client) Do(ctx context.Context, call Call) (*Result, error) {
 func (c *Client) exchange(ctx context.Context, call Call, rec *Record) (*Result, error) {
 	req := shep.Request{MessageID: rec.MessageID, CorrelationID: call.CorrelationID, ServiceID: call.ServiceID,
 		MessageDate: c.clock.Now(), SenderID: c.cfg.SenderID, Password: c.password, Properties: call.Properties,
-		SessionID: call.SessionID, RouteID: call.RouteID, Data: call.Payload, DataMode: c.cfg.DataMode}
+		SessionID: call.SessionID, RouteID: call.RouteID, Data: call.Payload, DataMode: cmp.Or(call.DataMode, c.cfg.DataMode),
+		DataType: call.DataType}
 	envelope, err := req.Envelope()
 	if err != nil {
 		return nil, &Error{Kind: OutcomeMalformed, Class: ClassBusiness, Err: err}

@@ -164,7 +164,9 @@ const persons = "GBDFL_UniversalServiceSync"
 
 func personCall(iin string) exchange.Call {
 	return exchange.Call{ServiceID: persons,
-		Payload: []byte(`<ns2:getPerson xmlns:ns2="http://data.gbd.chdb.scb.kz/"><iin>` + iin + `</iin><consentConfirmed>true</consentConfirmed></ns2:getPerson>`),
+		// GBD FL's request: data's children (protocol.md §8).
+		Payload: []byte(`<messageId>5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f</messageId><messageDate>2026-11-25T14:00:00.000+05:00</messageDate>` +
+			`<senderCode>KOPIR</senderCode><iin>` + iin + `</iin>`),
 		App: &exchange.AppContext{ServiceName: "Licence to make the State Flag and Emblem", ApplicationID: "KZ-LIC-2026-00017",
 			RecipientID: "050340000108", AuthorizedAt: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}}
 }
@@ -175,7 +177,7 @@ func TestSuccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Response.Status.Code != shep.SuccessCode || !strings.Contains(string(res.Response.Data), "<p:lastName>Әбілқасымов</p:lastName>") {
+	if res.Response.Status.Code != shep.SuccessCode || !strings.Contains(string(res.Response.Data), "<surname>Әбілқасымов</surname>") {
 		t.Fatalf("response %+v %s", res.Response, res.Response.Data)
 	}
 	if res.Response.CorrelationID != res.Record.MessageID {
@@ -200,7 +202,7 @@ func TestSuccess(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(step.Request, "********0010") || !strings.Contains(step.Response, "<p:lastName>***</p:lastName>") {
+	if !strings.Contains(step.Request, "********0010") || !strings.Contains(step.Response, "<surname>***</surname>") {
 		t.Errorf("masked bodies lost their shape:\n%s\n%s", step.Request, step.Response)
 	}
 	if rec.App == nil || rec.App.ApplicationID != "KZ-LIC-2026-00017" {
@@ -217,7 +219,8 @@ func TestNotFoundIsAnAnswer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Response.Data != nil || res.Response.Status.Code != shep.SuccessCode || res.Record.SystemFailure {
+	// GBD FL's "not found" is a processed answer without a person.
+	if strings.Contains(string(res.Response.Data), "<person>") || res.Response.Status.Code != shep.SuccessCode || res.Record.SystemFailure {
 		t.Fatalf("not found: %+v", res.Response)
 	}
 }
@@ -437,15 +440,33 @@ func TestCanceled(t *testing.T) {
 	}
 }
 
+// TestDataModes: a payload travels as the upstream's data_mode says, or
+// as the call says (per service, protocol.md §3), with data's xsi:type.
 func TestDataModes(t *testing.T) {
-	for _, mode := range []shep.DataMode{shep.DataEscaped, shep.DataCDATA} {
-		t.Run(string(mode), func(t *testing.T) {
-			h := setup(t, testPKI(t).mock, func(c *exchange.Config) { c.DataMode = mode })
-			res, err := h.do(context.Background(), personCall("900515400014"))
-			if err != nil || !strings.Contains(string(res.Response.Data), "Сейтқали") {
+	token := exchange.Call{ServiceID: "KDP_SERVICE", Payload: []byte(`<r:Token xmlns:r="urn:t"><iin>900515400014</iin></r:Token>`)}
+	for _, tc := range []struct {
+		name     string
+		upstream shep.DataMode
+		call     exchange.Call
+	}{
+		{"escaped", shep.DataEscaped, token},
+		{"cdata", shep.DataCDATA, token},
+		{"escaped by the call", shep.DataChildren, exchange.Call{ServiceID: token.ServiceID, Payload: token.Payload,
+			DataMode: shep.DataEscaped, DataType: "xs:string"}},
+		{"children with a type", shep.DataEscaped, exchange.Call{ServiceID: token.ServiceID, Payload: token.Payload,
+			DataMode: shep.DataChildren, DataType: "{urn:t}TokenRequest"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := setup(t, testPKI(t).mock, func(c *exchange.Config) { c.DataMode = tc.upstream })
+			res, err := h.do(context.Background(), tc.call)
+			if err != nil || !strings.Contains(string(res.Response.Data), "kdp-0014-consent-token") {
 				t.Fatalf("err = %v, data %s", err, res.Response.Data)
 			}
 		})
+	}
+	h := setup(t, testPKI(t).mock, nil)
+	if _, err := h.do(context.Background(), exchange.Call{ServiceID: "KDP_SERVICE", Payload: token.Payload, DataType: "string"}); err == nil {
+		t.Fatal("an xsi:type that is not a QName was sent")
 	}
 }
 

@@ -5,7 +5,9 @@ zeep builds its client from the mock's WSDL, signs its request its own way
 answer's signature with its own code against the mock's certificate, pinned:
 SHEP names its key by issuer and serial and does not send it.
 
-usage: zeep_client.py WSDL_URL KEY.pem CERT.pem PEER_CERT.pem SERVICE_ID IIN
+usage: zeep_client.py WSDL_URL KEY.pem CERT.pem PEER_CERT.pem SERVICE_ID BIN
+
+The payload is GBD UL's request for BIN, signed enveloped with the same key.
 prints one JSON object: the answer's fields, or the fault's.
 """
 import datetime
@@ -41,12 +43,32 @@ class PinnedPeer:
         return envelope
 
 
+def gbdul_request(bin_):
+    """GBD UL's request (protocol.md §7-8), signed enveloped by xmlsec:
+    C14N 1.0, Reference URI="" with the enveloped-signature and
+    C14N-with-comments transforms, the certificate in X509Data."""
+    root = etree.fromstring(
+        '<ns2:Request xmlns:ns2="http://gbdulinfobybin_v2.egp.gbdul.tamur.kz">'
+        '<RequestorBIN>260110000120</RequestorBIN><BIN>%s</BIN></ns2:Request>' % bin_)
+    sig = xmlsec.template.create(root, xmlsec.constants.TransformInclC14N,
+                                 xmlsec.constants.TransformRsaSha256, ns="ds")
+    root.append(sig)
+    ref = xmlsec.template.add_reference(sig, xmlsec.constants.TransformSha256, uri="")
+    xmlsec.template.add_transform(ref, xmlsec.constants.TransformEnveloped)
+    xmlsec.template.add_transform(ref, xmlsec.constants.TransformInclC14NWithComments)
+    xmlsec.template.add_x509_data(xmlsec.template.ensure_key_info(sig))
+    ctx = xmlsec.SignatureContext()
+    k = xmlsec.Key.from_file(key, xmlsec.constants.KeyDataFormatPem)
+    k.load_cert_from_file(cert, xmlsec.constants.KeyDataFormatPem)
+    ctx.key = k
+    ctx.sign(sig)
+    return etree.tostring(root, encoding="unicode")
+
+
 client = Client(wsdl, wsse=PinnedPeer())
 # data is xs:anyType: zeep writes a value as text, so the payload travels
-# escaped, one of the three ways SHEP's clients send it (protocol.md).
-payload = (
-    '<ns2:getPerson xmlns:ns2="http://data.gbd.chdb.scb.kz/"><iin>%s</iin>'
-    '<consentConfirmed>true</consentConfirmed></ns2:getPerson>' % iin)
+# escaped, as GBD UL's requests do (protocol.md §3).
+payload = gbdul_request(iin)
 message_id = str(uuid.uuid4())
 request = {
     "requestInfo": {
