@@ -106,6 +106,14 @@ type Services struct {
 	SoleProprietors string               `yaml:"sole_proprietors"`
 	PaymentsByPayer string               `yaml:"payments_by_payer"`
 	PaymentByID     string               `yaml:"payment_by_id"`
+	// PaymentSource is where fee checks find payments: notifications
+	// (pushed by the payment gateway to POST /payments/notify and kept),
+	// query (the two services above, whose schema is unconfirmed) or
+	// both. Default: notifications.
+	PaymentSource string `yaml:"payment_source"`
+	// PaymentKBK are the budget classification codes of the licence fee
+	// in notifications. Default: payments.DefaultKBK (105402).
+	PaymentKBK []string `yaml:"payment_kbk"`
 }
 
 // Load reads, overrides from the environment, fills defaults and validates.
@@ -176,6 +184,12 @@ func (c *Config) defaults() {
 		c.Services.Persons.SenderCode = c.SHEP.SenderID
 	}
 	c.Services.Persons.SetDefaults()
+	if c.Services.PaymentSource == "" {
+		c.Services.PaymentSource = "notifications"
+	}
+	if c.Services.PaymentKBK == nil {
+		c.Services.PaymentKBK = payments.DefaultKBK
+	}
 }
 
 // PayloadSigningSet says whether payload_signing names a key.
@@ -197,6 +211,16 @@ func (c *Config) Validate(getenv func(string) string) error {
 	}
 	e.Nest("services.persons", c.Services.Persons.Validate())
 	e.Nest("services.legal_entities", c.Services.LegalEntities.Validate())
+	switch c.Services.PaymentSource {
+	case "notifications", "query", "both":
+	default:
+		e.Add("services.payment_source", "%q is not notifications, query or both", c.Services.PaymentSource)
+	}
+	for i, k := range c.Services.PaymentKBK {
+		if len(k) != 6 || strings.Trim(k, "0123456789") != "" {
+			e.Add(fmt.Sprintf("services.payment_kbk[%d]", i), "%q is not a six-digit KBK", k)
+		}
+	}
 	e.Nest("shep", c.SHEP.Validate(getenv))
 	e.Nest("payments", c.Payments.Validate(getenv))
 	for year, v := range c.MCI {

@@ -30,13 +30,15 @@ var rooms = map[string][]string{
 	"adapters":              {"gateway/shep", "gateway/shep/exchange", "gateway/pii", "signing"},
 	"gateway/report":        {"gateway/shep", "gateway/shep/exchange", "gateway/pii", "signing"},
 	"gateway/api":           {"adapters", "gateway/report", "gateway/shep", "gateway/shep/exchange", "gateway/pii", "signing"},
-	"gateway/ops":           {"gateway/report", "gateway/shep", "gateway/shep/exchange", "gateway/pii", "signing"},
+	// Payments the payment gateway pushes: verified, kept, read by fee checks.
+	"gateway/notify": {"adapters", "gateway/pii", "signing"},
+	"gateway/ops":    {"gateway/report", "gateway/shep", "gateway/shep/exchange", "gateway/pii", "signing"},
 	// The mocks speak the wire, not Kopir's client of it.
 	"mocks": {"gateway/shep", "gateway/pii", "signing", "signing/xmldoc", "signing/devpki"},
 	// config decodes the file into the structs each component owns.
 	"config": {"adapters", "gateway/shep", "gateway/shep/exchange", "gateway/report", "gateway/api", "gateway/ops", "gateway/pii", "signing"},
 	// The composition root wires everything but the mocks.
-	"gateway": {"config", "adapters", "gateway/shep", "gateway/shep/exchange", "gateway/report", "gateway/api", "gateway/ops", "gateway/pii", "signing", "signing/xmldoc"},
+	"gateway": {"config", "adapters", "gateway/notify", "gateway/shep", "gateway/shep/exchange", "gateway/report", "gateway/api", "gateway/ops", "gateway/pii", "signing", "signing/xmldoc"},
 	"cmd": {"gateway", "config", "adapters", "gateway/shep", "gateway/shep/exchange", "gateway/report", "gateway/api", "gateway/ops",
 		"gateway/pii", "signing", "signing/devpki", "signing/xmldoc", "mocks"},
 	// Test helpers: imported by _test files only (checked below).

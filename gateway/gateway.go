@@ -33,6 +33,7 @@ import (
 	"github.com/kopir/kopir/config"
 	"github.com/kopir/kopir/gateway/api"
 	"github.com/kopir/kopir/gateway/api/access"
+	"github.com/kopir/kopir/gateway/notify"
 	"github.com/kopir/kopir/gateway/ops/health"
 	"github.com/kopir/kopir/gateway/ops/metrics"
 	"github.com/kopir/kopir/gateway/report/outbox"
@@ -75,6 +76,8 @@ type Gateway struct {
 	metrics  *metrics.Metrics
 	registry *prometheus.Registry
 	replays  *replay.Postgres // shared by replicas, with the outbox's database
+	ledger   *notify.Store    // pushed payments, in the outbox's database
+	receiver *notify.Receiver
 }
 
 // New assembles a Gateway from cfg, which Load or Parse validated. It
@@ -158,6 +161,10 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 		g.closeStores()
 		return nil, err
 	}
+	if err := g.openLedger(ctx, cfg, paySigner, o); err != nil {
+		g.closeStores()
+		return nil, err
+	}
 	if g.SHEP, err = newExchange(cfg.SHEP, shepSigner, g.metrics, o); err != nil {
 		g.closeStores()
 		return nil, err
@@ -180,15 +187,21 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 	backends := api.Backends{
 		SoleProprietors: soleproprietors.New(g.SHEP, soleproprietors.Config{ServiceID: s.SoleProprietors}),
 		Payments: payments.New(g.Payments, payments.Config{PayerService: s.PaymentsByPayer, StatusService: s.PaymentByID,
-			MCI: cfg.MCI, Now: now}),
+			MCI: cfg.MCI, Now: now, Ledger: g.ledger, Source: s.PaymentSource, KBK: s.PaymentKBK}),
 		Reports: g.Outbox,
 	}
 	if err := g.payloadAdapters(cfg, &backends, o); err != nil {
 		g.closeStores()
 		return nil, err
 	}
-	g.handler = api.New(backends, api.Options{Logger: o.Logger.With("component", "api"), UploadLimit: cfg.Reports.MaxUploadBytes,
+	apiHandler := api.New(backends, api.Options{Logger: o.Logger.With("component", "api"), UploadLimit: cfg.Reports.MaxUploadBytes,
 		Guard: guardOrNil(guard, cfg), Observer: g.metrics, Now: now})
+	// The payment gateway pushes payments here, authenticated by its
+	// transport signature rather than an API key.
+	mux := http.NewServeMux()
+	mux.Handle(NotifyPath, g.receiver)
+	mux.Handle("/", apiHandler)
+	g.handler = mux
 	if len(cfg.Clients) == 0 {
 		o.Logger.Warn("allow_anonymous: the API serves anyone; for development only")
 	}
@@ -352,6 +365,38 @@ func (g *Gateway) closeStores() {
 	if g.replays != nil {
 		g.replays.Close()
 	}
+	if g.ledger != nil {
+		g.ledger.Close()
+	}
+}
+
+// NotifyPath is where the payment gateway pushes notificationPayment, on
+// the API's listener.
+const NotifyPath = "POST /payments/notify"
+
+// openLedger opens the store of pushed payments, in the outbox's database,
+// and the receiver that fills it, checking pushes against the payments
+// section's trust.
+func (g *Gateway) openLedger(ctx context.Context, cfg *config.Config, signer metrics.Signer, o Options) error {
+	database, err := cfg.Reports.DatabaseURL(o.Getenv)
+	if err != nil {
+		return fmt.Errorf("reports.postgres: %w", err)
+	}
+	if g.ledger, err = notify.Open(ctx, database); err != nil {
+		return err
+	}
+	policy, err := cfg.Payments.Policy()
+	if err != nil {
+		return fmt.Errorf("payments.%w", err)
+	}
+	policy.Now = o.Clock.Now
+	v, err := signing.NewVerifier(policy)
+	if err != nil {
+		return fmt.Errorf("payments: %w", err)
+	}
+	g.receiver = notify.NewReceiver(g.ledger, g.metrics.InstrumentVerifier(v), notify.Options{Signer: signer,
+		Logger: o.Logger, Now: o.Clock.Now, Observe: g.metrics.PaymentNotification})
+	return nil
 }
 
 func newOutbox(ctx context.Context, r outbox.Config, obs outbox.Observer, o Options) (*outbox.Outbox, error) {

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,16 @@ func (m Money) String() string { return fmt.Sprintf("%d.%02d", int64(m)/100, int
 
 // MarshalText writes "43250.00".
 func (m Money) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText reads what MarshalText wrote.
+func (m *Money) UnmarshalText(b []byte) error {
+	v, err := ParseMoney(string(b))
+	if err != nil {
+		return err
+	}
+	*m = v
+	return nil
+}
 
 // ParseMoney reads "43250", "43250.5" or "43250.50".
 func ParseMoney(s string) (Money, error) {
@@ -103,7 +114,32 @@ type Payment struct {
 	Date        time.Time `json:"date,omitzero"`
 	// Status is the gateway's, lower-cased: paid, pending, refunded…
 	Status string `json:"status"`
+	// Source is how Kopir learnt of it: notification (pushed by the
+	// gateway) or query (asked of a query service).
+	Source string `json:"source"`
+	// BankReference, KNP and Assign come with notifications.
+	BankReference string `json:"bank_reference,omitempty"`
+	KNP           string `json:"knp,omitempty"`
+	Assign        string `json:"assign,omitempty"`
 }
+
+// Payment sources.
+const (
+	SourceNotification = "notification"
+	SourceQuery        = "query"
+)
+
+// Ledger is where pushed notifications are kept (notify.Store is one).
+type Ledger interface {
+	ByPayer(ctx context.Context, payer string) ([]Payment, error)
+	// ByID returns adapters.ErrNotFound for an unknown reference.
+	ByID(ctx context.Context, id string) (*Payment, error)
+}
+
+// DefaultKBK is the budget classification code of the licence fee for
+// the right to engage in certain kinds of activity (unconfirmed here:
+// configuration).
+var DefaultKBK = []string{"105402"}
 
 // FeeStatus answers whether a fee was paid.
 type FeeStatus string
@@ -146,6 +182,15 @@ type Config struct {
 	Purposes map[Kind]string
 	MCI      MCITable
 	Now      func() time.Time
+	// Ledger holds the notifications the gateway pushed. Default: none.
+	Ledger Ledger
+	// Source is where payments come from: notifications (the Ledger),
+	// query (the services above; their schema is unconfirmed) or both.
+	// Default: notifications with a Ledger, else query.
+	Source string
+	// KBK are the budget classification codes a notified payment of the
+	// licence fee carries. Default: DefaultKBK.
+	KBK []string
 }
 
 // Client checks payments.
@@ -179,8 +224,20 @@ func New(ex adapters.Exchanger, cfg Config) *Client {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Source == "" {
+		cfg.Source = SourceQuery
+		if cfg.Ledger != nil {
+			cfg.Source = "notifications"
+		}
+	}
+	if cfg.KBK == nil {
+		cfg.KBK = DefaultKBK
+	}
 	return &Client{ex: ex, cfg: cfg}
 }
+
+func (c *Client) notified() bool { return c.cfg.Ledger != nil && c.cfg.Source != SourceQuery }
+func (c *Client) queried() bool  { return c.cfg.Source == SourceQuery || c.cfg.Source == "both" }
 
 // FeeFor is the licence fee of kind on date, from the configured MCI table.
 func (c *Client) FeeFor(kind Kind, date time.Time) (Money, error) {
@@ -198,16 +255,26 @@ func (c *Client) CheckFee(ctx context.Context, payer, application string, kind K
 	if err != nil {
 		return nil, err
 	}
-	all, err := c.fetch(ctx, c.cfg.PayerService, c.cfg.PayerRequest.Payload(payer))
-	if err != nil && !errors.Is(err, adapters.ErrNotFound) {
-		return nil, err
+	var all []Payment
+	if c.notified() {
+		if all, err = c.cfg.Ledger.ByPayer(ctx, payer); err != nil {
+			return nil, fmt.Errorf("payments: the ledger: %w", err)
+		}
+	}
+	if c.queried() {
+		queried, err := c.fetch(ctx, c.cfg.PayerService, c.cfg.PayerRequest.Payload(payer))
+		if err != nil && !errors.Is(err, adapters.ErrNotFound) {
+			return nil, err
+		}
+		all = append(all, queried...)
 	}
 	check := &FeeCheck{Kind: kind, Required: required, Payments: []Payment{}}
+	seen := map[string]bool{}
 	for _, p := range all {
-		if p.Payer != payer || p.Status != "paid" || !strings.EqualFold(p.Purpose, c.cfg.Purposes[kind]) ||
-			application != "" && p.Application != application || p.Currency != "" && p.Currency != "KZT" {
+		if seen[p.ID] || !c.counts(p, payer, application, kind) {
 			continue
 		}
+		seen[p.ID] = true
 		check.Payments = append(check.Payments, p)
 		check.Paid += p.Amount
 	}
@@ -222,13 +289,34 @@ func (c *Client) CheckFee(ctx context.Context, payer, application string, kind K
 	return check, nil
 }
 
-// Payment returns the payment with the gateway's id, or
-// adapters.ErrNotFound.
+// counts says whether p pays the fee of kind by payer (for application,
+// when not empty). A notified payment is the fee's when its KBK is, and
+// names the application in its purpose text; a queried one by its
+// purpose code and application field.
+func (c *Client) counts(p Payment, payer, application string, kind Kind) bool {
+	if p.Payer != payer || p.Status != "paid" || p.Currency != "" && p.Currency != "KZT" {
+		return false
+	}
+	if p.Source == SourceNotification {
+		return slices.Contains(c.cfg.KBK, p.Purpose) && (application == "" || strings.Contains(p.Assign, application))
+	}
+	return strings.EqualFold(p.Purpose, c.cfg.Purposes[kind]) && (application == "" || p.Application == application)
+}
+
+// Payment returns the payment with the gateway's id (a notification's
+// reference), or adapters.ErrNotFound.
 func (c *Client) Payment(ctx context.Context, id string) (*Payment, error) {
-	if id == "" || len(id) > 64 || strings.ContainsFunc(id, func(r rune) bool {
-		return !(r == '-' || r == '_' || r == '.' || '0' <= r && r <= '9' || 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z')
-	}) {
+	if !validID(id) {
 		return nil, &InputError{Msg: "a payment id is 1 to 64 letters, digits, '-', '_' or '.'"}
+	}
+	if c.notified() {
+		p, err := c.cfg.Ledger.ByID(ctx, id)
+		if err == nil || !errors.Is(err, adapters.ErrNotFound) {
+			return p, err
+		}
+		if !c.queried() {
+			return nil, err
+		}
 	}
 	ps, err := c.fetch(ctx, c.cfg.StatusService, c.cfg.StatusRequest.Payload(id))
 	if err != nil {
@@ -256,7 +344,7 @@ func (c *Client) fetch(ctx context.Context, service string, payload []byte) ([]P
 	for _, el := range pl.Each(n.Payment) {
 		p := Payment{ID: adapters.Text(el, n.ID), Payer: adapters.Text(el, n.Payer), Currency: adapters.Text(el, n.Currency),
 			Purpose: adapters.Text(el, n.Purpose), Application: adapters.Text(el, n.Application),
-			Status: strings.ToLower(adapters.Text(el, n.Status))}
+			Status: strings.ToLower(adapters.Text(el, n.Status)), Source: SourceQuery}
 		if p.Amount, err = ParseMoney(adapters.Text(el, n.Amount)); err != nil {
 			return nil, &adapters.MalformedError{System: service, Msg: err.Error()}
 		}

@@ -71,6 +71,7 @@ func runMock(ctx context.Context, e *env, args []string) int {
 	layout := signing.LayoutSHEP
 	fs.TextVar(&layout, "layout", signing.LayoutSHEP, "how answers are signed: shep (as SHEP signs: Body only, no Timestamp, the certificate by issuer and serial), smart-bridge or wss4j")
 	replayWindow := fs.Duration("replay-window", 0, "how long request signatures are remembered, to refuse one sent again (default 15m)")
+	notify := fs.String("notify", "", "payments only: the `URL` to push payment notifications to (Kopir's …/payments/notify); the embedded ones are pushed at start")
 	var senders senderList
 	fs.Var(&senders, "sender", "a senderId accepted, as `ID=ENV` (its password in the environment variable ENV); repeatable; none accepts any")
 	fs.Usage = func() {
@@ -103,7 +104,7 @@ func runMock(ctx context.Context, e *env, args []string) int {
 		return 2
 	}
 	srv, err := newMock(kind, mockOptions{pkiDir: *pkiDir, trust: *trust, keyFile: *keyFile, certFile: *certFile, fixtures: *fixtures,
-		own: own, layout: layout, replayWindow: *replayWindow, senders: accepted}, log)
+		own: own, layout: layout, replayWindow: *replayWindow, senders: accepted, notify: *notify}, log)
 	if err != nil {
 		fmt.Fprintf(e.stderr, "kopir mock %s: %v\n", args[0], err)
 		return 1
@@ -114,6 +115,9 @@ func runMock(ctx context.Context, e *env, args []string) int {
 		return 1
 	}
 	fmt.Fprintf(e.stdout, "%s listening on http://%s/ (WSDL: http://%[2]s/?wsdl, control: http://%[2]s/_control/faults)\n", kind.title, ln.Addr())
+	if srv.pusher != nil && *notify != "" {
+		go pushDefaults(ctx, srv.pusher, log)
+	}
 	if err := serve(ctx, ln, srv, srv.Close); err != nil {
 		fmt.Fprintf(e.stderr, "kopir mock %s: %v\n", args[0], err)
 		return 1
@@ -166,9 +170,20 @@ type mockOptions struct {
 	layout                                     signing.Layout
 	replayWindow                               time.Duration
 	senders                                    map[string]string
+	// notify is where the mock payment gateway pushes payments.
+	notify string
 }
 
-func newMock(kind mockKind, o mockOptions, log *slog.Logger) (*shepmock.Server, error) {
+// mock is a running mock's handler; the payment gateway's pushes too.
+type mock struct {
+	*shepmock.Server
+	handler http.Handler
+	pusher  *paymentsmock.Pusher // the payment gateway's only
+}
+
+func (m *mock) ServeHTTP(w http.ResponseWriter, r *http.Request) { m.handler.ServeHTTP(w, r) }
+
+func newMock(kind mockKind, o mockOptions, log *slog.Logger) (*mock, error) {
 	pkiDir, trust, keyFile, certFile, fixtures, own := o.pkiDir, o.trust, o.keyFile, o.certFile, o.fixtures, o.own
 	if trust == "" || own == nil && (keyFile == "" || certFile == "") {
 		if made, err := devpki.Ensure(pkiDir, devpki.RSA2048); err != nil {
@@ -218,7 +233,36 @@ func newMock(kind mockKind, o mockOptions, log *slog.Logger) (*shepmock.Server, 
 	if err != nil {
 		return nil, err
 	}
-	return shepmock.New(cfg)
+	srv, err := shepmock.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if kind.name != mocks["payments"].name {
+		return &mock{Server: srv, handler: srv}, nil
+	}
+	// Pushes go out as clients sign them (protocol.md §5, layout 1).
+	pushSigner, err := signing.NewSigner(key, chain, signing.SignerOptions{Layout: signing.LayoutSmartBridge})
+	if err != nil {
+		return nil, err
+	}
+	pusher := &paymentsmock.Pusher{URL: o.notify, Signer: pushSigner, Logger: log}
+	return &mock{Server: srv, handler: &paymentsmock.Server{Server: srv, Pusher: pusher}, pusher: pusher}, nil
+}
+
+// pushDefaults pushes the embedded payments until the receiver has taken
+// each (it may start after the mock), or ctx ends.
+func pushDefaults(ctx context.Context, p *paymentsmock.Pusher, log *slog.Logger) {
+	ns, err := paymentsmock.DefaultNotifications()
+	if err == nil {
+		err = p.PushAll(ctx, ns, 500*time.Millisecond)
+	}
+	if err != nil && ctx.Err() == nil {
+		log.Error("pushing the embedded payments", "err", err)
+		return
+	}
+	if err == nil {
+		log.Info("pushed the embedded payments", "count", len(ns), "to", p.URL)
+	}
 }
 
 // serve runs an HTTP server until ctx is done, then shuts it down,

@@ -249,7 +249,8 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return fail(err)
 	}
-	payMock, err := newMock(mocks["payments"], mockOptions{pkiDir: pki, layout: signing.LayoutSHEP}, log.With("component", "mock-payments"))
+	payMock, err := newMock(mocks["payments"], mockOptions{pkiDir: pki, layout: signing.LayoutSHEP,
+		notify: "http://" + apiLn.Addr().String() + "/payments/notify"}, log.With("component", "mock-payments"))
 	if err != nil {
 		return fail(err)
 	}
@@ -273,7 +274,7 @@ func runUp(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintf(e.stdout, `Kopir is up.
   API              %[1]s/  (OpenAPI: %[1]s/openapi.json)
   mock SHEP        http://%[2]s/  (WSDL: ?wsdl, faults: /_control/faults)
-  mock payments    http://%[3]s/
+  mock payments    http://%[3]s/  (pushes payments to %[1]s/payments/notify; push one: /_control/notifications)
   mock mailbox     http://%[6]s/  (SMTP %[7]s; failure reports to the desk land here)
   ops              http://%[8]s/  (/metrics, /healthz, /readyz, /maintenance)
   configuration    %[4]s
@@ -282,9 +283,16 @@ func runUp(ctx context.Context, e *env, args []string) int {
 
 Try:
   K='Authorization: Bearer %[9]s'
+  # GBD UL (GbdulInfoByBin_v2): the request signed by the organisation's key, the answer's signature checked
   curl -s -H "$K" %[1]s/v1/legal-entities/050340000108
-  curl -s -H "$K" %[1]s/v1/persons/880101300010/documents -H 'Kopir-Application-Id: KZ-LIC-2026-00017'
+  curl -s -H "$K" %[1]s/v1/legal-entities/850721400012     # a sole proprietor: GBD UL's IpsNerezident block
+  # GBD FL (GBDFL_UniversalServiceSync): which documents exist, which is valid
+  curl -s -H "$K" %[1]s/v1/persons/020315500019/documents -H 'Kopir-Application-Id: KZ-LIC-2026-00017'
+  # fee checks answer from the payments the mock payment gateway pushed (notificationPayment)
   curl -s -H "$K" -X POST %[1]s/v1/fee-checks -d '{"payer":"050340000108","application":"KZ-LIC-2026-00017","kind":"issue"}'
+  curl -s -X POST http://%[3]s/_control/notifications \
+    -d '{"reference":"PAY-2026-000400","payer_idn":"880101300010","amount":"4325.00","assign":"заявка KZ-LIC-2026-00040"}'
+  curl -s -H "$K" -X POST %[1]s/v1/fee-checks -d '{"payer":"880101300010","application":"KZ-LIC-2026-00040","kind":"reissue"}'
   # a failure of a digital system, reported to the desk:
   curl -s -X POST http://%[2]s/_control/faults -d '{"kind":"fault","code":"E_DB","count":1}'
   curl -s -H "$K" %[1]s/v1/persons/880101300010/documents -H 'Kopir-Service-Name: Import licence' \
@@ -330,6 +338,9 @@ Ctrl-C stops everything.
 		defer stopMocks()
 		return runGateway(ctx, cfg, apiLn, opsLn, log, e.getenv, banner)
 	})
+	// The mock payment gateway pushes its payments once the gateway takes
+	// them, as the real one notifies each payment made.
+	go pushDefaults(ctx, payMock.pusher, log.With("component", "mock-payments"))
 	wg.Wait()
 	lns = nil // served and closed
 	if err := errors.Join(errs...); err != nil {

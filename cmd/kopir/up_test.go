@@ -101,14 +101,41 @@ func TestUp(t *testing.T) {
 	if resp.StatusCode != 200 || e.BIN != "121140000109" || e.RegistrationStatus.NameRU != "Зарегистрирован" {
 		t.Fatalf("HTTP %d %+v", resp.StatusCode, e)
 	}
-	resp, err = client.Post(api+"/v1/fee-checks", "application/json", strings.NewReader(`{"payer":"850721400012","kind":"reissue"}`))
+	// The mock payment gateway pushes its payments once the gateway is
+	// up; a fee check answers from what was pushed.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		resp, err = client.Post(api+"/v1/fee-checks", "application/json",
+			strings.NewReader(`{"payer":"850721400012","application":"KZ-LIC-2026-00019","kind":"reissue"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == 200 && strings.Contains(string(b), `"status":"paid"`) && strings.Contains(string(b), `"source":"notification"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fee check: HTTP %d %s", resp.StatusCode, b)
+		}
+	}
+	// And the mock can be told to push one more.
+	pay := urls["mock payments"]
+	resp, err = http.Post(pay+"/_control/notifications", "application/json", strings.NewReader(
+		`{"reference":"PAY-2026-000300","payer_idn":"880101300010","amount":"4325.00","assign":"заявка KZ-LIC-2026-00040"}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(b), `"status":"paid"`) {
-		t.Fatalf("fee check: HTTP %d %s", resp.StatusCode, b)
+	if resp.StatusCode != 200 {
+		t.Fatalf("push: HTTP %d", resp.StatusCode)
+	}
+	resp, err = client.Get(api + "/v1/payments/PAY-2026-000300")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("the pushed payment: HTTP %d", resp.StatusCode)
 	}
 
 	// A failure of a digital system reaches the mock mailbox as a report.
@@ -169,9 +196,10 @@ func TestUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ = io.ReadAll(resp.Body)
+	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{`kopir_upstream_requests_total{outcome="ok",service="GbdulInfoByBin_v2",system="shep"} 1`,
+		`kopir_payment_notifications_total{outcome="stored"} 6`,
 		`kopir_api_requests_total{code="401",method="GET",route="/v1/legal-entities/{bin}"} 1`,
 		`kopir_failure_report_deliveries_total{result="ok"} 1`, "kopir_signing_certificate_expiry_timestamp_seconds "} {
 		if !strings.Contains(string(b), want) {

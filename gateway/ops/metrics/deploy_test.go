@@ -35,6 +35,7 @@ func exercised() *prometheus.Registry {
 	m.Delivered(&report.Incident{}, time.Second)
 	m.APIRequest("/openapi.json", "GET", 200, time.Millisecond)
 	m.APIInFlight(0)
+	m.PaymentNotification("stored")
 	m.Certificate(&x509.Certificate{})
 	m.Outbox(noStats{}, time.Now)
 	return reg

@@ -50,6 +50,7 @@ type Metrics struct {
 	apiDuration      *prometheus.HistogramVec
 	apiInFlight      prometheus.Gauge
 	ncanodeCalls     *prometheus.CounterVec
+	notifications    *prometheus.CounterVec
 	ncanodeDuration  *prometheus.HistogramVec
 	reg              prometheus.Registerer
 	now              func() time.Time
@@ -92,13 +93,16 @@ func New(reg prometheus.Registerer, now func() time.Time) *Metrics {
 		[]string{"operation", "outcome"})
 	m.ncanodeDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: namespace, Name: "ncanode_call_duration_seconds",
 		Help: "Duration of calls to NCANode, retries included.", Buckets: upstreamBuckets}, []string{"operation"})
+	m.notifications = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: namespace, Name: "payment_notifications_total",
+		Help: "Payments the payment gateway pushed, by outcome: stored, duplicate, conflict, refused, failed (not kept: the gateway must send it again)."},
+		[]string{"outcome"})
 	version, revision := buildVersion()
 	build := prometheus.NewGauge(prometheus.GaugeOpts{Namespace: namespace, Name: "build_info",
 		Help:        "Kopir's version; always 1.",
 		ConstLabels: prometheus.Labels{"version": version, "revision": revision}})
 	build.Set(1)
 	reg.MustRegister(m.upstreamRequests, m.upstreamDuration, m.upstreamRetries, m.signOps, m.signDuration, m.refusals,
-		m.reportsAccepted, m.deliveries, m.deliveryLag, m.apiRequests, m.apiDuration, m.apiInFlight, m.ncanodeCalls, m.ncanodeDuration, build,
+		m.reportsAccepted, m.deliveries, m.deliveryLag, m.apiRequests, m.apiDuration, m.apiInFlight, m.ncanodeCalls, m.ncanodeDuration, m.notifications, build,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -211,6 +215,9 @@ func (m *Metrics) NCANodeCall(operation, outcome string, d time.Duration) {
 	m.ncanodeCalls.WithLabelValues(operation, outcome).Inc()
 	m.ncanodeDuration.WithLabelValues(operation).Observe(d.Seconds())
 }
+
+// PaymentNotification counts a pushed payment by its outcome.
+func (m *Metrics) PaymentNotification(outcome string) { m.notifications.WithLabelValues(outcome).Inc() }
 
 // APIInFlight moves the API's in-flight gauge.
 func (m *Metrics) APIInFlight(delta int) { m.apiInFlight.Add(float64(delta)) }
