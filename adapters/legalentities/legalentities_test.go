@@ -295,3 +295,24 @@ func TestFaults(t *testing.T) {
 		return err
 	})
 }
+
+// FuzzAnswer: no answer panics the reader, and one it takes is about the
+// BIN asked.
+func FuzzAnswer(f *testing.F) {
+	fixtures, err := shepmock.DefaultFixtures()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, doc := range fixtures.Services[service].Records {
+		f.Add([]byte(doc))
+	}
+	f.Add([]byte(`<r:Response xmlns:r="` + legalentities.Namespace + `"><Status><Code>002</Code></Status><Organization><BIN>050340000108</BIN><FoundersCount>-1</FoundersCount></Organization></r:Response>`))
+	signer := mocktest.New(f, nil, nil).PayloadSigner
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		rec := &recorder{answer: append(append([]byte("<data>"), doc...), "</data>"...)}
+		e, err := legalentities.New(rec, signer, nil, legalentities.Config{RequestorBIN: requestor}).LegalEntity(context.Background(), "050340000108")
+		if err == nil && e.BIN != "050340000108" {
+			t.Fatalf("an answer about %s taken", e.BIN)
+		}
+	})
+}

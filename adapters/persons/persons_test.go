@@ -193,3 +193,36 @@ func TestFaults(t *testing.T) {
 		return err
 	})
 }
+
+// FuzzAnswer: no answer panics the reader, and one it takes is about the
+// IIN asked, each document with a type and number.
+func FuzzAnswer(f *testing.F) {
+	fixtures, err := shepmock.DefaultFixtures()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, doc := range fixtures.Services["GBDFL_UniversalServiceSync"].Records {
+		f.Add([]byte(doc))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		ex := answerWith(append(append([]byte("<data>"), doc...), "</data>"...))
+		p, err := persons.New(ex, persons.Config{SenderCode: "K"}, persons.Options{Now: today}).Person(context.Background(), "880101300010")
+		if err != nil {
+			return
+		}
+		if p.IIN != "880101300010" {
+			t.Fatalf("a person %s taken", p.IIN)
+		}
+		for _, d := range p.Documents {
+			if d.Type.Code == "" || d.Number == "" || d.Valid && d.Status.Code != persons.ValidStatus {
+				t.Fatalf("document %+v", d)
+			}
+		}
+	})
+}
+
+type answerWith []byte
+
+func (a answerWith) Do(context.Context, exchange.Call) (*exchange.Result, error) {
+	return &exchange.Result{Response: &shep.Response{Status: shep.Status{Code: shep.SuccessCode}, Data: a}}, nil
+}
