@@ -176,6 +176,7 @@ func New(ctx context.Context, cfg *config.Config, o Options) (*Gateway, error) {
 	g.metrics.Breakers(g.SHEP, g.Payments)
 	g.metrics.Certificate(g.Certificate)
 	g.metrics.Outbox(g.Outbox, now)
+	g.metrics.MCIConfiguredUntil(func() time.Time { return cfg.MCI.ConfiguredUntil(now()) })
 	g.Health = health.New(cfg.Ops.ReadinessCache, now, g.checks(cfg, signer, now)...)
 	opsToken, err := cfg.Ops.MaintenanceToken.Resolve(o.Getenv)
 	if err != nil {
@@ -305,6 +306,21 @@ func (g *Gateway) checks(cfg *config.Config, signer metrics.Signer, now func() t
 			}
 			return fmt.Sprintf("valid until %s", c.NotAfter.Format(time.RFC3339)), nil
 		}},
+		// Fees stop on the first 1 January without an MCI: said a month
+		// ahead, never discovered by a failing fee check. Informational:
+		// everything else still works.
+		{Name: "mci", Informational: true, Run: func(context.Context) (string, error) {
+			t := now()
+			until := cfg.MCI.ConfiguredUntil(t)
+			switch left := until.Sub(t); {
+			case left <= 0:
+				return "", fmt.Errorf("no MCI for %d: fee checks fail; add mci.%d from the budget law", until.Year(), until.Year())
+			case left < MCIWarning:
+				return "", fmt.Errorf("no MCI for %d, which begins in %s: add mci.%d from the budget law", until.Year(),
+					left.Round(time.Hour), until.Year())
+			}
+			return fmt.Sprintf("configured until %s", until.Format(time.DateOnly)), nil
+		}},
 		{Name: "database", Run: func(ctx context.Context) (string, error) {
 			if err := g.Outbox.Ping(ctx); err != nil {
 				return "", err
@@ -369,6 +385,10 @@ func (g *Gateway) closeStores() {
 		g.ledger.Close()
 	}
 }
+
+// MCIWarning is how long before a year without an MCI readiness says so:
+// from 1 December.
+const MCIWarning = 31 * 24 * time.Hour
 
 // NotifyPath is where the payment gateway pushes notificationPayment, on
 // the API's listener.

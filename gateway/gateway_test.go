@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kopir/kopir/config"
@@ -56,6 +57,11 @@ func tryAssemble(t *testing.T, ca *devpki.CA, dir, extra string) (*Gateway, erro
 
 func build(t *testing.T, ca *devpki.CA, dir string, notAfter time.Time, extra string) (*Gateway, *prometheus.Registry, error) {
 	t.Helper()
+	return buildWith(t, ca, dir, notAfter, extra, Options{})
+}
+
+func buildWith(t *testing.T, ca *devpki.CA, dir string, notAfter time.Time, extra string, o Options) (*Gateway, *prometheus.Registry, error) {
+	t.Helper()
 	leaf, err := ca.Issue(devpki.ECDSAP256, devpki.GatewaySubject, time.Now().Add(-time.Hour), notAfter)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +83,8 @@ reports: {from: kopir@example.kz, database: %q, smtp: {host: 127.0.0.1, tls: non
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	g, err := New(context.Background(), cfg, Options{Registry: reg})
+	o.Registry = reg
+	g, err := New(context.Background(), cfg, o)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -107,7 +114,7 @@ func TestReadiness(t *testing.T) {
 	g, _ := assemble(t, time.Now().AddDate(1, 0, 0))
 	code, body := readyz(t, g)
 	checks, _ := body["checks"].(map[string]any)
-	if code != 200 || len(checks) != 5 {
+	if code != 200 || len(checks) != 6 {
 		t.Fatalf("%d %v", code, body)
 	}
 	for _, name := range []string{"signing_key", "signing_certificate", "database"} {
@@ -434,6 +441,48 @@ func TestPayloadSigning(t *testing.T) {
 			_, err = tryAssemble(t, ca, dir, extra)
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Fatalf("err = %v, want %s", err, tc.err)
+			}
+		})
+	}
+}
+
+// TestMCIWarning: a month before a year without an MCI, readiness says so
+// (informational: the gateway stays ready) and the metric tells when fees
+// stop; once the year has begun, a fee for it is the gateway's gap.
+func TestMCIWarning(t *testing.T) {
+	ca, err := devpki.NewCA(devpki.ECDSAP256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		at     time.Time
+		ok     bool
+		detail string
+	}{
+		{time.Date(2028, 11, 20, 12, 0, 0, 0, time.UTC), true, "configured until 2029-01-01"},
+		{time.Date(2028, 12, 1, 12, 0, 0, 0, time.UTC), false, "no MCI for 2029, which begins in"},
+		{time.Date(2029, 1, 2, 12, 0, 0, 0, time.UTC), false, "no MCI for 2029: fee checks fail"},
+	} {
+		t.Run(tc.at.Format(time.DateOnly), func(t *testing.T) {
+			clock := clockwork.NewFakeClockAt(tc.at)
+			g, reg, err := buildWith(t, ca, t.TempDir(), tc.at.AddDate(1, 0, 0), "allow_anonymous: true\nmci: {2027: 4500, 2028: 4700}\n", Options{Clock: clock})
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, body := readyz(t, g)
+			c, _ := body["checks"].(map[string]any)["mci"].(map[string]any)
+			if code != 200 || c["ok"] != tc.ok || !strings.Contains(fmt.Sprint(c["detail"]), tc.detail) {
+				t.Fatalf("%d %v", code, c)
+			}
+			mfs, _ := reg.Gather()
+			var until float64
+			for _, mf := range mfs {
+				if mf.GetName() == "kopir_mci_configured_until_timestamp_seconds" {
+					until = mf.GetMetric()[0].GetGauge().GetValue()
+				}
+			}
+			if want := time.Date(2029, 1, 1, 0, 0, 0, 0, time.FixedZone("", 5*3600)); until != float64(want.Unix()) {
+				t.Errorf("metric %v, want %v", until, want.Unix())
 			}
 		})
 	}

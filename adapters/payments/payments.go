@@ -90,6 +90,25 @@ type InputError struct{ Msg string }
 
 func (e *InputError) Error() string { return "payments: " + e.Msg }
 
+// MCIMissingError is a fee asked for a year whose MCI the configuration
+// lacks: the gateway's gap (the operator adds mci.YEAR from that year's
+// budget law), not the caller's error.
+type MCIMissingError struct{ Year int }
+
+func (e *MCIMissingError) Error() string {
+	return fmt.Sprintf("payments: no MCI configured for %d: add mci.%d, from that year's budget law", e.Year, e.Year)
+}
+
+// ConfiguredUntil is the first 1 January, from at's year on, of a year
+// without a value (at's own year's when it has none): when fees stop.
+func (t MCITable) ConfiguredUntil(at time.Time) time.Time {
+	y := at.Year()
+	for t[y] > 0 {
+		y++
+	}
+	return time.Date(y, 1, 1, 0, 0, 0, 0, adapters.Kazakhstan)
+}
+
 // FeeFor is the licence fee of kind on date.
 func (t MCITable) FeeFor(kind Kind, date time.Time) (Money, error) {
 	n, ok := kind.MCIs()
@@ -98,7 +117,7 @@ func (t MCITable) FeeFor(kind Kind, date time.Time) (Money, error) {
 	}
 	mci, ok := t[date.Year()]
 	if !ok {
-		return 0, &InputError{Msg: fmt.Sprintf("no MCI configured for %d", date.Year())}
+		return 0, &MCIMissingError{Year: date.Year()}
 	}
 	return Money(n * mci * 100), nil
 }

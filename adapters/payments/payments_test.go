@@ -31,9 +31,20 @@ func TestFeeFor(t *testing.T) {
 			t.Errorf("%s %d: %v %v", tt.kind, tt.year, got, err)
 		}
 	}
-	var ie *payments.InputError
-	if _, err := payments.DefaultMCI.FeeFor(payments.Issue, time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)); !errors.As(err, &ie) {
+	var me *payments.MCIMissingError
+	if _, err := payments.DefaultMCI.FeeFor(payments.Issue, time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)); !errors.As(err, &me) || me.Year != 2023 {
 		t.Errorf("a year without an MCI: %v", err)
+	}
+	var ie *payments.InputError
+	// Fees stop on the first 1 January without a value, Kazakhstan time.
+	for at, want := range map[time.Time]string{
+		time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC): "2027-01-01T00:00:00+05:00",
+		time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC):  "2027-01-01T00:00:00+05:00",
+		time.Date(2023, 3, 1, 0, 0, 0, 0, time.UTC):  "2023-01-01T00:00:00+05:00",
+	} {
+		if got := payments.DefaultMCI.ConfiguredUntil(at).Format(time.RFC3339); got != want {
+			t.Errorf("from %s: %s, want %s", at, got, want)
+		}
 	}
 	if _, err := payments.DefaultMCI.FeeFor("fine", now()); !errors.As(err, &ie) {
 		t.Errorf("an unknown kind: %v", err)

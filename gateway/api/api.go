@@ -431,19 +431,22 @@ const (
 	typeRejected    = "urn:kopir:problem:upstream-rejected"
 	typeUpstream    = "urn:kopir:problem:upstream-failure"
 	typeUnavailable = "urn:kopir:problem:upstream-unavailable"
-	typeTimeout     = "urn:kopir:problem:upstream-timeout"
-	typeInternal    = "urn:kopir:problem:internal"
-	typeUnsupported = "urn:kopir:problem:unsupported-media-type"
-	typeTooLarge    = "urn:kopir:problem:too-large"
-	typeUnauth      = "urn:kopir:problem:unauthorized"
-	typeForbidden   = "urn:kopir:problem:forbidden"
-	typeRateLimited = "urn:kopir:problem:rate-limited"
+	// typeNotConfigured is Kopir's own gap: an adapter, a key or a
+	// year's MCI the operator has not configured.
+	typeNotConfigured = "urn:kopir:problem:not-configured"
+	typeTimeout       = "urn:kopir:problem:upstream-timeout"
+	typeInternal      = "urn:kopir:problem:internal"
+	typeUnsupported   = "urn:kopir:problem:unsupported-media-type"
+	typeTooLarge      = "urn:kopir:problem:too-large"
+	typeUnauth        = "urn:kopir:problem:unauthorized"
+	typeForbidden     = "urn:kopir:problem:forbidden"
+	typeRateLimited   = "urn:kopir:problem:rate-limited"
 )
 
 var titles = map[string]string{
 	typeBadInput: "Bad input", typeNotFound: "Not found", typeMethod: "Method not allowed",
 	typeRejected: "Rejected by the upstream system", typeUpstream: "Upstream system failed",
-	typeUnavailable: "Upstream system unavailable", typeTimeout: "Upstream system timed out", typeInternal: "Internal error",
+	typeUnavailable: "Upstream system unavailable", typeNotConfigured: "Not configured in this gateway", typeTimeout: "Upstream system timed out", typeInternal: "Internal error",
 	typeUnsupported: "Unsupported media type", typeTooLarge: "Request too large",
 	typeUnauth: "Unauthorized", typeForbidden: "Forbidden", typeRateLimited: "Too many requests",
 }
@@ -475,7 +478,7 @@ func badInput(format string, args ...any) *problem {
 	return &problem{Type: typeBadInput, Status: http.StatusBadRequest, Detail: fmt.Sprintf(format, args...)}
 }
 
-var errUnconfigured = &problem{Type: typeUnavailable, Status: http.StatusServiceUnavailable, Detail: "this adapter is not configured"}
+var errUnconfigured = &problem{Type: typeNotConfigured, Status: http.StatusServiceUnavailable, Detail: "this adapter is not configured"}
 
 // toProblem maps an adapter's or the exchange's error to its status.
 func toProblem(err error, requestID string) *problem {
@@ -486,6 +489,7 @@ func toProblem(err error, requestID string) *problem {
 		me *adapters.MalformedError
 		re *adapters.ResultError
 		se *adapters.PayloadSignatureError
+		mm *payments.MCIMissingError
 		xe *exchange.Error
 	)
 	var ae *access.Error
@@ -493,6 +497,8 @@ func toProblem(err error, requestID string) *problem {
 	case errors.As(err, &p):
 	case errors.As(err, &ae):
 		p = &problem{Type: map[int]string{401: typeUnauth, 403: typeForbidden, 429: typeRateLimited}[ae.Status], Status: ae.Status, Detail: ae.Msg}
+	case errors.As(err, &mm):
+		p = &problem{Type: typeNotConfigured, Status: http.StatusServiceUnavailable, Detail: err.Error()}
 	case errors.As(err, &ie), errors.As(err, &pe):
 		p = &problem{Type: typeBadInput, Status: http.StatusBadRequest, Detail: err.Error()}
 	case errors.Is(err, outbox.ErrNotFound):

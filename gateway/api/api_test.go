@@ -113,7 +113,8 @@ func TestRoutes(t *testing.T) {
 		{"fee: reissue today", "GET", "/v1/fees?kind=reissue", "", 200, "", `"amount":"4325.00"`},
 		{"fee: bad kind", "GET", "/v1/fees?kind=fine", "", 400, "bad-input", "issue or reissue"},
 		{"fee: bad date", "GET", "/v1/fees?kind=issue&date=15.01.2026", "", 400, "bad-input", "YYYY-MM-DD"},
-		{"fee: year without MCI", "GET", "/v1/fees?kind=issue&date=2019-01-01", "", 400, "bad-input", "2019"},
+		// The gateway lacks the value, the caller asked well: 503, not 400.
+		{"fee: year without MCI", "GET", "/v1/fees?kind=issue&date=2019-01-01", "", 503, "not-configured", "mci.2019"},
 		{"fee check: paid", "POST", "/v1/fee-checks", `{"payer":"050340000108","application":"KZ-LIC-2026-00017","kind":"issue"}`, 200, "", `"status":"paid"`},
 		{"fee check: partly", "POST", "/v1/fee-checks", `{"payer":"121140000109","kind":"issue"}`, 200, "", `"status":"partly_paid"`},
 		{"fee check: not paid", "POST", "/v1/fee-checks", `{"payer":"880101300010","kind":"reissue"}`, 200, "", `"status":"not_paid"`},

@@ -57,7 +57,7 @@ type FailureReportRequest struct {
 	Steps          []report.Note `json:"steps"`
 }
 
-var errNoReports = &problem{Type: typeUnavailable, Status: http.StatusServiceUnavailable, Detail: "failure reports are not configured"}
+var errNoReports = &problem{Type: typeNotConfigured, Status: http.StatusServiceUnavailable, Detail: "failure reports are not configured"}
 
 func (s *Server) postReport(w http.ResponseWriter, r *http.Request) error {
 	if s.reports == nil {

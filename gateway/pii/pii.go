@@ -79,7 +79,7 @@ func appendDigitsMasked(dst []byte, s string) []byte {
 		for j < len(s) && isDigit(s[j]) {
 			j++
 		}
-		if j-i == 12 {
+		if j-i == 12 && !inHexToken(s, i, j) {
 			dst = append(dst, "********"...)
 			dst = append(dst, s[j-4:j]...)
 		} else {
@@ -91,6 +91,37 @@ func appendDigitsMasked(dst []byte, s string) []byte {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func isHexLetter(c byte) bool { return 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' }
+
+// inHexToken says whether the digits s[i:j] belong to a hexadecimal token
+// rather than stand alone as an IIN: a message or element id, a UUID's
+// last group, a digest. A letter a–f touches it, or it ends a UUID. (An
+// IIN in a certificate's subject, "IIN880101300010", is touched by N: it
+// is masked.)
+func inHexToken(s string, i, j int) bool {
+	if i > 0 && isHexLetter(s[i-1]) || j < len(s) && isHexLetter(s[j]) {
+		return true
+	}
+	// 8-4-4-4- before the run: a UUID's last group.
+	if i < 24 {
+		return false
+	}
+	u := s[i-24 : i]
+	for k := range len(u) {
+		switch k {
+		case 8, 13, 18, 23:
+			if u[k] != '-' {
+				return false
+			}
+		default:
+			if !isDigit(u[k]) && !isHexLetter(u[k]) {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // XML masks a document or fragment in one pass without parsing it: twelve-
 // digit runs everywhere, and the whole text of elements with sensitive

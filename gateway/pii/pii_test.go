@@ -13,6 +13,10 @@ func TestXML(t *testing.T) {
 		{"names", `<p:lastName>Сейтқали</p:lastName><firstName>Айгерім</firstName>`, `<p:lastName>***</p:lastName><firstName>***</firstName>`},
 		{"password", `<sender><senderId>kopir</senderId><password>s3cret</password></sender>`, `<sender><senderId>kopir</senderId><password>***</password></sender>`},
 		{"document number", `<documentNumber>045678912</documentNumber>`, `<documentNumber>***</documentNumber>`},
+		// Ids made of hex digits may hold twelve digits in a row: not an IIN.
+		{"hex ids kept", `<x wsu:Id="TS-123456789012ab"/><y Id="id-c0ffee880101300010"/>`, `<x wsu:Id="TS-123456789012ab"/><y Id="id-c0ffee880101300010"/>`},
+		{"uuid's last group kept", `<messageId>5f0c1d2e-3a4b-4c5d-8e6f-880101300010</messageId>`, `<messageId>5f0c1d2e-3a4b-4c5d-8e6f-880101300010</messageId>`},
+		{"iin after a name masked", `<subject>SERIALNUMBER=IIN880101300010, OU=BIN260110000120</subject>`, `<subject>SERIALNUMBER=IIN********0010, OU=BIN********0120</subject>`},
 		{"other digits kept", `<amount>43250</amount><code>1234567890123</code>`, `<amount>43250</amount><code>1234567890123</code>`},
 		{"escaped payload by shape", `<data>&lt;iin&gt;880101300010&lt;/iin&gt;</data>`, `<data>&lt;iin&gt;********0010&lt;/iin&gt;</data>`},
 		// GBD UL's answers travel escaped: their names are masked as if

@@ -36,6 +36,7 @@ func exercised() *prometheus.Registry {
 	m.APIRequest("/openapi.json", "GET", 200, time.Millisecond)
 	m.APIInFlight(0)
 	m.PaymentNotification("stored")
+	m.MCIConfiguredUntil(time.Now)
 	m.Certificate(&x509.Certificate{})
 	m.Outbox(noStats{}, time.Now)
 	return reg

@@ -255,6 +255,14 @@ func (m *Metrics) Certificate(cert *x509.Certificate) {
 		func() float64 { return float64(cert.NotAfter.Unix()) }))
 }
 
+// MCIConfiguredUntil exports when fee checks stop: the first 1 January of
+// a year without a monthly calculation index, read at each scrape.
+func (m *Metrics) MCIConfiguredUntil(until func() time.Time) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: namespace, Name: "mci_configured_until_timestamp_seconds",
+		Help: "The first 1 January (Kazakhstan time) of a year without a configured MCI, as a Unix time: fees cannot be computed from then."},
+		func() float64 { return float64(until().Unix()) }))
+}
+
 // Stats is the outbox's state, read at scrape time.
 type Stats interface {
 	Stats(ctx context.Context) (outbox.Stats, error)
