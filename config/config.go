@@ -200,6 +200,7 @@ func (c *Config) PayloadSigningSet() bool {
 // Validate checks everything and returns every problem found, joined.
 func (c *Config) Validate(getenv func(string) string) error {
 	var e field.Errors
+	e.ListenAddr("listen", c.Listen)
 	switch c.Log {
 	case "debug", "info", "warn", "error":
 	default:

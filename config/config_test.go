@@ -81,6 +81,9 @@ func TestErrorsNameTheField(t *testing.T) {
 	}{
 		{"empty file", ``, nil, []string{"identity", "shep.url", "shep.sender_id", "shep.trust", "payments.url", "reports.from",
 			"reports.smtp.host", "clients"}},
+		// Addresses a listener would refuse only at start: all reported, each by its field.
+		{"listen addresses", minimal + "listen: 127.0.0.1:80800\nops: {listen: nonsense}\n", nil, []string{"listen", "80800", "ops.listen", "nonsense"}},
+		{"listen without a port", minimal + "listen: 127.0.0.1\n", nil, []string{"listen", "host:port"}},
 		{"bad clients", strings.Replace(minimal, "allow: [persons]", "allow: [everything]", 1) +
 			"tls: {cert: c.pem}\nops: {listen: \"127.0.0.1:8080\"}\n", nil, []string{"unknown right", "tls", "ops.listen"}},
 		{"bad postgres", strings.Replace(minimal, "smtp: {host: relay.example.kz}}", "smtp: {host: relay.example.kz}, postgres: {env: PG}}", 1),

@@ -9,6 +9,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
+	"slices"
 	"sort"
 	"syscall"
 )
@@ -38,6 +41,7 @@ var commands = map[string]command{
 	"api-key": {"make an API key for a back end and the hash the configuration keeps", runAPIKey},
 	"up":      {"run the gateway and every mock locally, development keys made on first run", runUp},
 	"reports": {"list, show and resend failure reports: reports list|show ID|resend ID", runReports},
+	"version": {"print the version, the commit and the Go toolchain it was built from", runVersion},
 }
 
 func main() {
@@ -48,12 +52,16 @@ func main() {
 }
 
 func run(ctx context.Context, e *env, args []string) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		usage(e.stderr)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	if args[0] == "help" || isHelp(args[0]) {
+		usage(e.stdout)
 		return 0
+	}
+	if args[0] == "--version" {
+		args[0] = "version"
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
@@ -61,7 +69,43 @@ func run(ctx context.Context, e *env, args []string) int {
 		usage(e.stderr)
 		return 2
 	}
+	// Help, wherever it is asked for (kopir config check --help), goes to
+	// stdout and is not an error: the command is asked for it alone.
+	if i := slices.IndexFunc(args[1:], isHelp); i >= 0 {
+		he := *e
+		he.stderr = e.stdout
+		if code := cmd.run(ctx, &he, append(slices.Clone(args[1:1+i]), "-h")); code != 2 {
+			return code
+		}
+		return 0
+	}
 	return cmd.run(ctx, e, args[1:])
+}
+
+func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" }
+
+// runVersion prints what the binary was built from.
+func runVersion(_ context.Context, e *env, args []string) int {
+	if len(args) > 0 {
+		fmt.Fprintln(e.stderr, "usage: kopir version")
+		return 2
+	}
+	version, revision, dirty, goVersion := "(devel)", "unknown", "", runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision":
+				revision = s.Value
+			case s.Key == "vcs.modified" && s.Value == "true":
+				dirty = " (modified)"
+			}
+		}
+	}
+	fmt.Fprintf(e.stdout, "kopir %s, commit %s%s, %s %s/%s\n", version, revision, dirty, goVersion, runtime.GOOS, runtime.GOARCH)
+	return 0
 }
 
 func usage(w io.Writer) {

@@ -123,6 +123,43 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// TestHelpAndVersion: help, at the top or after any sub-command, is
+// written to stdout and exits 0, and never runs the command (config
+// check --help opens no file named --help); kopir version says what the
+// binary was built from.
+func TestHelpAndVersion(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"help"}, {"-h"}, {"config", "check", "--help"}, {"sign", "--help"},
+		{"up", "-h"}, {"reports", "list", "--help"}, {"reports", "--config", "x.yaml", "show", "-help"}, {"mock", "shep", "--help"},
+		{"serve", "--help"}, {"api-key", "-h"}} {
+		r := kopir(t, "", nil, args...)
+		if r.code != 0 || r.stdout == "" || r.stderr != "" || !strings.Contains(strings.ToLower(r.stdout), "usage") {
+			t.Errorf("kopir %v: code %d, stdout %q, stderr %q", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	for _, v := range [][]string{{"version"}, {"--version"}} {
+		if r := kopir(t, "", nil, v...); r.code != 0 || !strings.HasPrefix(r.stdout, "kopir ") || !strings.Contains(r.stdout, "go1.") {
+			t.Errorf("kopir %v: %d %q", v, r.code, r.stdout)
+		}
+	}
+	if r := kopir(t, "", nil, "version", "extra"); r.code != 2 {
+		t.Errorf("version extra: %d", r.code)
+	}
+}
+
+// TestReportsFlags: --config is taken after the sub-command too, and an
+// unknown state is refused, not an empty list.
+func TestReportsFlags(t *testing.T) {
+	if r := kopir(t, "", nil, "reports", "list", "--config", "/nonexistent/kopir.yaml"); r.code != 1 || !strings.Contains(r.stderr, "/nonexistent/kopir.yaml") {
+		t.Errorf("--config after list: %d %q", r.code, r.stderr)
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "kopir.yaml")
+	os.WriteFile(cfg, []byte("allow_anonymous: true\nidentity: {key: k.pem, cert: c.pem}\n"), 0o600)
+	if r := kopir(t, "", nil, "reports", "list", "--state", "bogus", "--config="+cfg); r.code != 2 || !strings.Contains(r.stderr, "bogus") {
+		t.Errorf("--state bogus: %d %q", r.code, r.stderr)
+	}
+}
+
 // TestNCAFilesCLI: the CLI reads the NCA's key files as Kalkan wrote them
 // and signs with GOST (verified by the NCA test CA that issued the key,
 // at a time it was valid), and verifies an envelope Kalkan signed in the

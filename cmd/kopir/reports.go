@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -25,11 +27,39 @@ func runReports(ctx context.Context, e *env, args []string) int {
 	fs.SetOutput(e.stderr)
 	path := fs.String("config", "kopir.yaml", "configuration `file`")
 	fs.Usage = func() { fmt.Fprintln(e.stderr, reportsUsage) }
-	if err := fs.Parse(args); err != nil || fs.NArg() == 0 {
+	err := fs.Parse(args)
+	if err != nil || fs.NArg() == 0 {
 		fs.Usage()
 		return 2
 	}
 	fail := func(err error) int { fmt.Fprintln(e.stderr, "kopir reports:", err); return 1 }
+	sub, rest := fs.Arg(0), fs.Args()[1:]
+	// --config is the command's, but is taken after the sub-command too.
+	if rest, err = takeFlag(rest, "config", path); err != nil {
+		fmt.Fprintln(e.stderr, "kopir reports:", err)
+		return 2
+	}
+	if slices.ContainsFunc(rest, isHelp) {
+		fs.Usage()
+		return 2
+	}
+	// list's flags are checked before anything is opened.
+	lf := flag.NewFlagSet("kopir reports list", flag.ContinueOnError)
+	lf.SetOutput(e.stderr)
+	state := lf.String("state", "", "pending or delivered")
+	system := lf.String("system", "", "the failed system")
+	since := lf.Duration("since", 0, "received within this `duration`")
+	limit := lf.Int("limit", 100, "at most this many")
+	asJSON := lf.Bool("json", false, "JSON lines, recipient masked")
+	if sub == "list" {
+		if err := lf.Parse(rest); err != nil || lf.NArg() > 0 {
+			return 2
+		}
+		if st := outbox.State(*state); st != "" && st != outbox.StatePending && st != outbox.StateDelivered {
+			fmt.Fprintf(e.stderr, "kopir reports list: --state %q is not pending or delivered\n", *state)
+			return 2
+		}
+	}
 	cfg, err := config.Load(*path, e.getenv)
 	if err != nil {
 		return fail(err)
@@ -43,19 +73,8 @@ func runReports(ctx context.Context, e *env, args []string) int {
 		return fail(err)
 	}
 	defer ob.Close()
-	sub, rest := fs.Arg(0), fs.Args()[1:]
 	switch sub {
 	case "list":
-		lf := flag.NewFlagSet("kopir reports list", flag.ContinueOnError)
-		lf.SetOutput(e.stderr)
-		state := lf.String("state", "", "pending or delivered")
-		system := lf.String("system", "", "the failed system")
-		since := lf.Duration("since", 0, "received within this `duration`")
-		limit := lf.Int("limit", 100, "at most this many")
-		asJSON := lf.Bool("json", false, "JSON lines, recipient masked")
-		if err := lf.Parse(rest); err != nil || lf.NArg() > 0 {
-			return 2
-		}
 		f := outbox.Filter{State: outbox.State(*state), System: *system, Limit: *limit}
 		if *since > 0 {
 			f.From = time.Now().Add(-*since)
@@ -124,4 +143,29 @@ func runReports(ctx context.Context, e *env, args []string) int {
 	}
 	fs.Usage()
 	return 2
+}
+
+// takeFlag removes -name VALUE, --name VALUE, -name=VALUE and --name=VALUE
+// from args, setting *to: a flag of the command given after its
+// sub-command.
+func takeFlag(args []string, name string, to *string) ([]string, error) {
+	var out []string
+	for i := 0; i < len(args); i++ {
+		a := strings.TrimPrefix(strings.TrimPrefix(args[i], "-"), "-")
+		switch {
+		case a == args[i]: // not a flag
+		case a == name:
+			if i+1 >= len(args) {
+				return nil, fmt.Errorf("flag needs an argument: -%s", name)
+			}
+			*to = args[i+1]
+			i++
+			continue
+		case strings.HasPrefix(a, name+"="):
+			*to = a[len(name)+1:]
+			continue
+		}
+		out = append(out, args[i])
+	}
+	return out, nil
 }

@@ -114,8 +114,8 @@ func runGateway(ctx context.Context, cfg *config.Config, ln, opsLn net.Listener,
 const drainTimeout = 10 * time.Second
 
 func runConfig(_ context.Context, e *env, args []string) int {
-	if len(args) != 2 || args[0] != "check" {
-		fmt.Fprintln(e.stderr, "usage: kopir config check FILE")
+	if len(args) != 2 || args[0] != "check" || isHelp(args[1]) {
+		fmt.Fprintln(e.stderr, "usage: kopir config check FILE\n\nReads FILE as kopir serve would and reports every problem, each named by its field.")
 		return 2
 	}
 	if _, err := config.Load(args[1], e.getenv); err != nil {
@@ -261,8 +261,13 @@ func runUp(ctx context.Context, e *env, args []string) int {
 	text := fmt.Sprintf(devConfig, apiLn.Addr(), gw.Key, gw.Cert, org.Key, org.Cert, shepLn.Addr(), devpki.FilesFor(pki, "mock-shep").Cert,
 		payLn.Addr(), devpki.FilesFor(pki, "mock-payments").Cert,
 		filepath.Join(dir, "kopir-outbox.db"), smtpLn.Addr().(*net.TCPAddr).Port, opsLn.Addr(), keyFile, keySum)
-	if err := os.WriteFile(cfgPath, []byte(text), 0o600); err != nil {
+	kept, err := writeDevConfig(cfgPath, text)
+	if err != nil {
 		return fail(err)
+	}
+	if kept {
+		log.Warn("data/kopir.yaml was edited since kopir up wrote it: kept as it is; the configuration it would write now is beside it",
+			"kept", cfgPath, "generated", cfgPath+".generated")
 	}
 	cfg, err := config.Load(cfgPath, e.getenv)
 	if err != nil {
@@ -348,6 +353,24 @@ Ctrl-C stops everything.
 	}
 	fmt.Fprintln(e.stdout, "Kopir stopped.")
 	return 0
+}
+
+// writeDevConfig writes kopir up's configuration to path, unless the file
+// there was edited since kopir up last wrote it (its SHA-256 is kept in
+// path.sha256): then the edits are kept, and what would have been written
+// goes to path.generated. It reports whether it kept an edited file.
+func writeDevConfig(path, text string) (kept bool, err error) {
+	sumPath := path + ".sha256"
+	if old, err := os.ReadFile(path); err == nil {
+		sum, _ := os.ReadFile(sumPath)
+		if fmt.Sprintf("%x", sha256.Sum256(old)) != strings.TrimSpace(string(sum)) {
+			return true, os.WriteFile(path+".generated", []byte(text), 0o600)
+		}
+	}
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		return false, err
+	}
+	return false, os.WriteFile(sumPath, []byte(fmt.Sprintf("%x\n", sha256.Sum256([]byte(text)))), 0o600)
 }
 
 // devAPIKey reads the development API key from path, making it on first

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -345,5 +346,41 @@ func TestShutdownDrains(t *testing.T) {
 	// And nothing new is taken once stopped.
 	if _, err := client.Get(api + "/v1/legal-entities/121140000109"); err == nil {
 		t.Error("a call served after shutdown")
+	}
+}
+
+// TestUpKeepsEdits: kopir up rewrites its configuration only while nobody
+// edited it; an edited one is kept, and what it would write goes beside it.
+func TestUpKeepsEdits(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	args := []string{"up", "--data", data, "--listen", "127.0.0.1:0", "--shep-listen", "127.0.0.1:0", "--payments-listen", "127.0.0.1:0",
+		"--mailbox-listen", "127.0.0.1:0", "--smtp-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0"}
+	noenv := func(string) string { return "" }
+	cfg := filepath.Join(data, "kopir.yaml")
+	_, stop, _, _ := startBanner(t, args, noenv)
+	stop()
+	first, _ := os.ReadFile(cfg)
+	// Unedited: written anew (the ports differ run to run).
+	_, stop, stderr, _ := startBanner(t, args, noenv)
+	stop()
+	second, _ := os.ReadFile(cfg)
+	if bytes.Equal(first, second) || strings.Contains(stderr.String(), "was edited") {
+		t.Fatal("an unedited configuration was not rewritten")
+	}
+	if _, err := os.Stat(cfg + ".generated"); err == nil {
+		t.Fatal(".generated written for an unedited configuration")
+	}
+	edited := bytes.Replace(second, []byte("window: 1m"), []byte("window: 2m"), 1)
+	os.WriteFile(cfg, edited, 0o600)
+	_, stop, stderr, _ = startBanner(t, args, noenv)
+	stop()
+	if got, _ := os.ReadFile(cfg); !bytes.Equal(got, edited) {
+		t.Fatal("the edited configuration was overwritten")
+	}
+	if gen, err := os.ReadFile(cfg + ".generated"); err != nil || !bytes.Contains(gen, []byte("window: 1m")) {
+		t.Fatalf("no generated configuration beside it: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "was edited") {
+		t.Fatalf("kopir up did not say it kept the edits:\n%s", stderr.String())
 	}
 }

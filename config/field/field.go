@@ -10,7 +10,9 @@ package field
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -77,6 +79,23 @@ func (e *Errors) Exists(field, path string) {
 	}
 	if _, err := os.Stat(path); err != nil {
 		e.Add(field, "%v", err)
+	}
+}
+
+// ListenAddr records a problem when addr is not an address a listener
+// can take: host:port (the host may be empty, the port 0 for any free
+// one), as net.Listen would refuse it only at start.
+func (e *Errors) ListenAddr(field, addr string) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		e.Add(field, "%q is not host:port", addr)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		e.Add(field, "%q: the port is not 0..65535", addr)
+	}
+	if host != "" && net.ParseIP(host) == nil && strings.ContainsAny(host, " /:") {
+		e.Add(field, "%q: %q is not a host", addr, host)
 	}
 }
 

@@ -98,6 +98,7 @@ func (c *Config) SetDefaults() {
 // Validate reports every problem, each named by its field.
 func (c *Config) Validate(getenv func(string) string) error {
 	var e field.Errors
+	e.ListenAddr("listen", c.Listen)
 	if c.MaintenanceToken.Set() {
 		if tok, err := c.MaintenanceToken.Resolve(getenv); err != nil {
 			e.Add("maintenance_token", "%v", err)
