@@ -224,3 +224,18 @@ func TestNCAFilesCLI(t *testing.T) {
 		t.Fatalf("a wrong password: %+v", wrong)
 	}
 }
+
+// TestCell: what a back end wrote stays in its cell of kopir reports list.
+func TestCell(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                           "-",
+		"Импорт лицензиясы":          "Импорт лицензиясы",
+		"a\tb\nc\x1b[2Jd":            "a?b?c?[2Jd",
+		strings.Repeat("ж", 50):      strings.Repeat("ж", 39) + "…",
+		"fake\nID  RECEIVED  SYSTEM": "fake?ID  RECEIVED  SYSTEM",
+	} {
+		if got := cell(in); got != want {
+			t.Errorf("cell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -95,8 +96,12 @@ func runReports(ctx context.Context, e *env, args []string) int {
 		fmt.Fprintln(w, "ID\tRECEIVED\tSYSTEM\tFAULT\tSTATE\tATTEMPTS\tSERVICE\tAPPLICATION\tRECIPIENT\tMISSING")
 		for _, en := range es {
 			r := en.Report
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%v\n", r.ID, r.Received.Format(time.RFC3339), r.System, r.Fault,
-				en.State, en.Attempts, r.App.ServiceName, r.Application(), pii.ID(r.App.RecipientID), r.Missing())
+			var missing []string
+			for _, it := range r.Missing() {
+				missing = append(missing, strconv.Itoa(int(it)))
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", cell(r.ID), r.Received.Format(time.RFC3339), cell(r.System), cell(r.Fault),
+				en.State, en.Attempts, cell(r.App.ServiceName), cell(r.Application()), cell(pii.ID(r.App.RecipientID)), cell(strings.Join(missing, ",")))
 		}
 		w.Flush()
 		return 0
@@ -128,6 +133,7 @@ func runReports(ctx context.Context, e *env, args []string) int {
 		en.Report.App.RecipientID = pii.ID(en.Report.App.RecipientID)
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // evidence holds XML: shown as written, not as \u003c
 		enc.Encode(en)
 		return 0
 	case "resend":
@@ -168,4 +174,23 @@ func takeFlag(args []string, name string, to *string) ([]string, error) {
 		out = append(out, args[i])
 	}
 	return out, nil
+}
+
+// cell is s as one table cell: what a back end wrote cannot move the
+// cursor, end the row or split the column (control characters and tabs
+// become '?'), and is cut at 40 characters; empty is "-".
+func cell(s string) string {
+	if s == "" {
+		return "-"
+	}
+	s = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f || 0x80 <= r && r < 0xa0 {
+			return '?'
+		}
+		return r
+	}, s)
+	if r := []rune(s); len(r) > 40 {
+		s = string(r[:39]) + "…"
+	}
+	return s
 }

@@ -14,9 +14,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/kopir/kopir/config"
@@ -96,7 +98,19 @@ func runGateway(ctx context.Context, cfg *config.Config, ln, opsLn net.Listener,
 	opsDone := make(chan error, 1)
 	go func() { opsDone <- serve(opsCtx, opsLn, g.OpsHandler(), nil) }()
 
-	err = serve(ctx, ln, g.Handler(), func() { g.Health.SetMaintenance(true) })
+	err = serve(ctx, ln, g.Handler(), func() {
+		// Lame duck: not ready, still serving, until load balancers
+		// have seen it; a second signal ends the wait.
+		g.Health.SetMaintenance(true)
+		log.Info("not ready; serving on for the lame-duck period", "lame_duck", cfg.Ops.LameDuck)
+		again := make(chan os.Signal, 1)
+		signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(again)
+		select {
+		case <-time.After(cfg.Ops.LameDuck):
+		case <-again:
+		}
+	})
 	stopDelivery()
 	<-delivered
 	drain, cancel := context.WithTimeout(context.Background(), drainTimeout)
@@ -167,6 +181,8 @@ reports:
   backoff_max: 30s
 ops:
   listen: %s
+  # No load balancer in front: a short lame-duck period (default 5s).
+  lame_duck: 200ms
 # One back end with every right; its key is in %s (kept there, hashed here).
 clients:
   - name: dev
@@ -294,10 +310,10 @@ Try:
   # GBD FL (GBDFL_UniversalServiceSync): which documents exist, which is valid
   curl -s -H "$K" %[1]s/v1/persons/020315500019/documents -H 'Kopir-Application-Id: KZ-LIC-2026-00017'
   # fee checks answer from the payments the mock payment gateway pushed (notificationPayment)
-  curl -s -H "$K" -X POST %[1]s/v1/fee-checks -d '{"payer":"050340000108","application":"KZ-LIC-2026-00017","kind":"issue"}'
+  curl -s -H "$K" -H 'Content-Type: application/json' %[1]s/v1/fee-checks -d '{"payer":"050340000108","application":"KZ-LIC-2026-00017","kind":"issue"}'
   curl -s -X POST http://%[3]s/_control/notifications \
     -d '{"reference":"PAY-2026-000400","payer_idn":"880101300010","amount":"4325.00","assign":"заявка KZ-LIC-2026-00040"}'
-  curl -s -H "$K" -X POST %[1]s/v1/fee-checks -d '{"payer":"880101300010","application":"KZ-LIC-2026-00040","kind":"reissue"}'
+  curl -s -H "$K" -H 'Content-Type: application/json' %[1]s/v1/fee-checks -d '{"payer":"880101300010","application":"KZ-LIC-2026-00040","kind":"reissue"}'
   # a failure of a digital system, reported to the desk:
   curl -s -X POST http://%[2]s/_control/faults -d '{"kind":"fault","code":"E_DB","count":1}'
   curl -s -H "$K" %[1]s/v1/persons/880101300010/documents -H 'Kopir-Service-Name: Import licence' \

@@ -227,6 +227,11 @@ func TestUp(t *testing.T) {
 		!strings.Contains(r.stdout, "Message-ID: <"+msgs[0].MessageID+">") {
 		t.Errorf("reports show --eml: %+v", r.stderr)
 	}
+	// Evidence holds XML: shown as XML, not as \u003c.
+	if r := kopir(t, "", nil, "reports", "--config", cfg, "show", list.Reports[0].ID); r.code != 0 ||
+		strings.Contains(r.stdout, `\u003c`) || !strings.Contains(r.stdout, "<") {
+		t.Errorf("reports show: %+v", r.stdout)
+	}
 	if r := kopir(t, "", nil, "reports", "--config", cfg, "resend", list.Reports[0].ID); r.code != 0 {
 		t.Errorf("reports resend: %+v", r)
 	}
@@ -382,5 +387,53 @@ func TestUpKeepsEdits(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "was edited") {
 		t.Fatalf("kopir up did not say it kept the edits:\n%s", stderr.String())
+	}
+}
+
+// TestLameDuck: at shutdown readiness turns 503 while the API still
+// answers, for ops.lame_duck, and only then does the listener close.
+func TestLameDuck(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	args := []string{"up", "--data", data, "--listen", "127.0.0.1:0", "--shep-listen", "127.0.0.1:0", "--payments-listen", "127.0.0.1:0",
+		"--mailbox-listen", "127.0.0.1:0", "--smtp-listen", "127.0.0.1:0", "--ops-listen", "127.0.0.1:0"}
+	noenv := func(string) string { return "" }
+	_, stop, _, _ := startBanner(t, args, noenv)
+	stop()
+	cfg := filepath.Join(data, "kopir.yaml")
+	b, _ := os.ReadFile(cfg)
+	os.WriteFile(cfg, bytes.Replace(b, []byte("lame_duck: 200ms"), []byte("lame_duck: 3s"), 1), 0o600)
+	api, stop, _, urls := startBanner(t, args, noenv)
+	key, _ := os.ReadFile(filepath.Join(data, "api-key"))
+	client := authClient{strings.TrimSpace(string(key))}
+	stopped := make(chan int, 1)
+	go func() { stopped <- stop() }()
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get(urls["ops"] + "/readyz")
+		if err != nil {
+			t.Fatalf("readyz went away before the lame-duck period: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 503 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("readiness never turned 503")
+		}
+	}
+	resp, err := client.Get(api + "/v1/fees?kind=issue&date=2026-06-01")
+	if err != nil {
+		t.Fatalf("not ready, the API must still answer: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("during the lame-duck period: HTTP %d", resp.StatusCode)
+	}
+	select {
+	case <-stopped:
+		t.Fatal("stopped before the lame-duck period ended")
+	default:
+	}
+	if code := <-stopped; code != 0 {
+		t.Fatalf("exit %d", code)
 	}
 }

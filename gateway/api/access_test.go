@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -62,11 +63,13 @@ func TestAccess(t *testing.T) {
 		return resp, body
 	}
 	resp, p := call("/v1/fees?kind=issue&date=2026-01-10", "")
-	if resp.StatusCode != 401 || p["type"] != "urn:kopir:problem:unauthorized" || resp.Header.Get("WWW-Authenticate") == "" {
+	if resp.StatusCode != 401 || p["type"] != "urn:kopir:problem:unauthorized" || resp.Header.Get("WWW-Authenticate") == "" ||
+		!strings.Contains(fmt.Sprint(p["detail"]), "is required") {
 		t.Errorf("no key: %d %v %v", resp.StatusCode, p, resp.Header)
 	}
+	// A wrong key is told apart from a missing one.
 	resp, p = call("/v1/fees?kind=issue&date=2026-01-10", "wrong")
-	if resp.StatusCode != 401 || p["type"] != "urn:kopir:problem:unauthorized" {
+	if resp.StatusCode != 401 || p["type"] != "urn:kopir:problem:unauthorized" || !strings.Contains(fmt.Sprint(p["detail"]), "not accepted") {
 		t.Errorf("wrong key: %d %v", resp.StatusCode, p)
 	}
 	resp, p = call("/v1/fees?kind=issue&date=2026-01-10", "fees-key")

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -176,7 +177,7 @@ func New(b Backends, o Options) *Server {
 	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.serve(w, r, "unmatched", "", func(*Server, http.ResponseWriter, *http.Request) error {
-			return &problem{Type: typeNotFound, Status: http.StatusNotFound, Detail: "no such resource; see /openapi.json"}
+			return &problem{Type: typeNoRoute, Status: http.StatusNotFound, Detail: "no such route; see /openapi.json"}
 		})
 	})
 	return s
@@ -400,14 +401,33 @@ type FeeCheckRequest struct {
 	Kind        payments.Kind `json:"kind"`
 }
 
+// maxFeeCheck bounds a fee check's body.
+const maxFeeCheck = 1 << 16
+
 func (s *Server) feeCheck(w http.ResponseWriter, r *http.Request) error {
 	if s.b.Payments == nil {
 		return errUnconfigured
 	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return &problem{Type: typeUnsupported, Status: http.StatusUnsupportedMediaType, Detail: "Content-Type must be application/json"}
+	}
 	var req FeeCheckRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<16))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxFeeCheck))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	err := dec.Decode(&req)
+	if err == nil {
+		// One object, nothing after it: a second one is not ignored.
+		if err = dec.Decode(new(json.RawMessage)); err == io.EOF {
+			err = nil
+		} else if err == nil {
+			err = errors.New("more than one JSON value")
+		}
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return &problem{Type: typeTooLarge, Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("a fee check is at most %d bytes", maxFeeCheck)}
+	case err != nil:
 		return badInput("the body is not a fee check: %v", err)
 	}
 	check, err := s.b.Payments.CheckFee(r.Context(), req.Payer, req.Application, req.Kind)
@@ -425,8 +445,11 @@ func (s *Server) openapi(w http.ResponseWriter, _ *http.Request) error {
 
 // Problem types: stable identifiers back ends may branch on.
 const (
-	typeBadInput    = "urn:kopir:problem:bad-input"
-	typeNotFound    = "urn:kopir:problem:not-found"
+	typeBadInput = "urn:kopir:problem:bad-input"
+	typeNotFound = "urn:kopir:problem:not-found"
+	// typeNoRoute is a URL the API does not serve, told apart from a
+	// record the state database does not hold.
+	typeNoRoute     = "urn:kopir:problem:no-such-route"
 	typeMethod      = "urn:kopir:problem:method-not-allowed"
 	typeRejected    = "urn:kopir:problem:upstream-rejected"
 	typeUpstream    = "urn:kopir:problem:upstream-failure"
@@ -444,7 +467,7 @@ const (
 )
 
 var titles = map[string]string{
-	typeBadInput: "Bad input", typeNotFound: "Not found", typeMethod: "Method not allowed",
+	typeBadInput: "Bad input", typeNotFound: "Not found", typeNoRoute: "No such route", typeMethod: "Method not allowed",
 	typeRejected: "Rejected by the upstream system", typeUpstream: "Upstream system failed",
 	typeUnavailable: "Upstream system unavailable", typeNotConfigured: "Not configured in this gateway", typeTimeout: "Upstream system timed out", typeInternal: "Internal error",
 	typeUnsupported: "Unsupported media type", typeTooLarge: "Request too large",

@@ -80,6 +80,9 @@ type reply struct {
 func (e *apiEnv) do(t *testing.T, method, path, body string, headers map[string]string) reply {
 	t.Helper()
 	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	if strings.HasPrefix(body, "{") {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
@@ -120,13 +123,22 @@ func TestRoutes(t *testing.T) {
 		{"fee check: not paid", "POST", "/v1/fee-checks", `{"payer":"880101300010","kind":"reissue"}`, 200, "", `"status":"not_paid"`},
 		{"fee check: bad JSON", "POST", "/v1/fee-checks", `{"payer":`, 400, "bad-input", ""},
 		{"fee check: unknown field", "POST", "/v1/fee-checks", `{"payer":"880101300010","kind":"issue","amount":1}`, 400, "bad-input", "amount"},
+		{"fee check: two objects", "POST", "/v1/fee-checks", `{"payer":"880101300010","kind":"reissue"}{"payer":"050340000108","kind":"issue"}`, 400, "bad-input", "more than one"},
+		{"fee check: too large", "POST", "/v1/fee-checks", `{"payer":"` + strings.Repeat("1", 70000) + `","kind":"issue"}`, 413, "too-large", ""},
 		{"fee check: bad payer", "POST", "/v1/fee-checks", `{"payer":"1","kind":"issue"}`, 400, "bad-input", ""},
 		{"payment", "GET", "/v1/payments/PAY-2026-000101", "", 200, "", `"amount":"43250.00"`},
 		{"payment: not found", "GET", "/v1/payments/PAY-0", "", 404, "not-found", ""},
 		{"payment: bad id", "GET", "/v1/payments/a%20b", "", 400, "bad-input", ""},
 		{"wrong method", "DELETE", "/v1/legal-entities/050340000108", "", 405, "method-not-allowed", ""},
-		{"no such route", "GET", "/v2/anything", "", 404, "not-found", "openapi"},
+		{"no such route", "GET", "/v2/anything", "", 404, "no-such-route", "openapi"},
 		{"openapi", "GET", "/openapi.json", "", 200, "", `"openapi": "3.0.3"`},
+	}
+	// The same Content-Type rule as failure reports: JSON is said to be JSON.
+	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded"} {
+		r := e.do(t, "POST", "/v1/fee-checks", `{"payer":"880101300010","kind":"reissue"}`, map[string]string{"Content-Type": ct})
+		if r.status != 415 || r.body["type"] != "urn:kopir:problem:unsupported-media-type" {
+			t.Errorf("%s: HTTP %d %s", ct, r.status, r.raw)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,10 +252,27 @@ func TestOpenAPI(t *testing.T) {
 	}
 	var spec struct {
 		OpenAPI string                                `json:"openapi"`
+		Servers []struct{ URL string }                `json:"servers"`
 		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
 	if err := json.Unmarshal(b, &spec); err != nil || !strings.HasPrefix(spec.OpenAPI, "3.") {
 		t.Fatalf("not an OpenAPI 3 document: %v", err)
+	}
+	// What linters (redocly's recommended rules) ask of a description:
+	// servers, and a unique operationId on every operation.
+	if len(spec.Servers) == 0 {
+		t.Error("no servers")
+	}
+	ids := map[string]string{}
+	for path, ops := range spec.Paths {
+		for method, op := range ops {
+			var o struct{ OperationID string }
+			json.Unmarshal(op, &o)
+			if o.OperationID == "" || ids[o.OperationID] != "" {
+				t.Errorf("%s %s: operationId %q missing or taken by %s", method, path, o.OperationID, ids[o.OperationID])
+			}
+			ids[o.OperationID] = method + " " + path
+		}
 	}
 	routes := map[string]bool{}
 	for _, r := range api.Routes {

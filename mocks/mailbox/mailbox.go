@@ -118,7 +118,8 @@ func (m *Mailbox) Close() error { return m.smtp.Close() }
 func (m *Mailbox) Messages() []Message {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]Message(nil), m.msgs...)
+	// Never nil: an empty mailbox is [] in JSON, not null.
+	return append([]Message{}, m.msgs...)
 }
 
 // Inject adds a fault.

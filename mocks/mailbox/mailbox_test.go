@@ -33,6 +33,13 @@ func send(addr string, auth smtp.Auth) error {
 
 func TestKeepsAndShows(t *testing.T) {
 	mb, addr, web := startMailbox(t, Options{})
+	// Empty, it is an empty list, not null.
+	resp, _ := http.Get(web.URL + "/messages")
+	empty, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.TrimSpace(string(empty)) != "[]" {
+		t.Fatalf("empty mailbox: %s", empty)
+	}
 	for range 2 {
 		if err := send(addr, nil); err != nil {
 			t.Fatal(err)
@@ -43,7 +50,7 @@ func TestKeepsAndShows(t *testing.T) {
 		msgs[0].To[0] != "sd@nitec.kz" {
 		t.Fatalf("%+v", msgs)
 	}
-	resp, _ := http.Get(web.URL + "/messages")
+	resp, _ = http.Get(web.URL + "/messages")
 	var got []Message
 	json.NewDecoder(resp.Body).Decode(&got)
 	resp.Body.Close()

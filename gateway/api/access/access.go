@@ -155,7 +155,13 @@ func parseSum(h string) ([32]byte, error) {
 func (a *Access) Admit(r *http.Request, right string) (string, error) {
 	c := a.identify(r)
 	if c == nil {
-		return "", &Error{Status: http.StatusUnauthorized, Msg: "an API key (Authorization: Bearer …) or a client certificate is required"}
+		msg := "an API key (Authorization: Bearer …) or a client certificate is required"
+		if auth := r.Header.Get("Authorization"); auth != "" {
+			// Said apart, so that a back end with a revoked or mistyped
+			// key is not told to send one.
+			msg = "the credentials given are not accepted: Authorization must be Bearer and a key this gateway knows"
+		}
+		return "", &Error{Status: http.StatusUnauthorized, Msg: msg}
 	}
 	if !slices.Contains(c.Allow, right) && !slices.Contains(c.Allow, RightAll) {
 		return c.Name, &Error{Status: http.StatusForbidden, Client: c.Name, Msg: fmt.Sprintf("client %s does not hold the right %q", c.Name, right)}

@@ -80,6 +80,10 @@ type Config struct {
 	// maintenance switch is (at least 16 characters). Default: unset, and
 	// only loopback callers may turn it.
 	MaintenanceToken field.Secret `yaml:"maintenance_token"`
+	// LameDuck is how long, at shutdown, readiness answers 503 while the
+	// API still serves, so that a load balancer stops sending before the
+	// listener closes. Default: 5s (a few readiness probes' periods).
+	LameDuck time.Duration `yaml:"lame_duck"`
 }
 
 // SetDefaults fills what is unset with the defaults documented on Config.
@@ -93,12 +97,18 @@ func (c *Config) SetDefaults() {
 	if c.CertificateMinValidity == 0 {
 		c.CertificateMinValidity = 24 * time.Hour
 	}
+	if c.LameDuck == 0 {
+		c.LameDuck = 5 * time.Second
+	}
 }
 
 // Validate reports every problem, each named by its field.
 func (c *Config) Validate(getenv func(string) string) error {
 	var e field.Errors
 	e.ListenAddr("listen", c.Listen)
+	if c.LameDuck < 0 || c.LameDuck > time.Minute {
+		e.Add("lame_duck", "%s is not between 0 and 1m", c.LameDuck)
+	}
 	if c.MaintenanceToken.Set() {
 		if tok, err := c.MaintenanceToken.Resolve(getenv); err != nil {
 			e.Add("maintenance_token", "%v", err)
