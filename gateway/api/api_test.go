@@ -127,6 +127,9 @@ func TestRoutes(t *testing.T) {
 		{"fee check: too large", "POST", "/v1/fee-checks", `{"payer":"` + strings.Repeat("1", 70000) + `","kind":"issue"}`, 413, "too-large", ""},
 		{"fee check: bad payer", "POST", "/v1/fee-checks", `{"payer":"1","kind":"issue"}`, 400, "bad-input", ""},
 		{"payment", "GET", "/v1/payments/PAY-2026-000101", "", 200, "", `"amount":"43250.00"`},
+		// Every payment a fee check counts can be read by its id.
+		{"payment counted by a fee check", "GET", "/v1/payments/PAY-2026-000106", "", 200, "", `"amount":"23250.00"`},
+		{"payment refunded", "GET", "/v1/payments/PAY-2026-000104", "", 200, "", `"status":"refunded"`},
 		{"payment: not found", "GET", "/v1/payments/PAY-0", "", 404, "not-found", ""},
 		{"payment: bad id", "GET", "/v1/payments/a%20b", "", 400, "bad-input", ""},
 		{"wrong method", "DELETE", "/v1/legal-entities/050340000108", "", 405, "method-not-allowed", ""},
