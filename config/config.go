@@ -132,6 +132,17 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 // Parse is Load on bytes.
 func Parse(b []byte, getenv func(string) string) (*Config, error) {
 	var c Config
+	// Every problem of shape first, each by its path; the decoder would
+	// name lines and Go types.
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	var e field.Errors
+	shape(&doc, reflect.TypeFor[Config](), "", &e)
+	if err := e.Err(); err != nil {
+		return nil, err
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	// An empty file is all defaults (yaml.v3 reports it as io.EOF), and

@@ -114,6 +114,13 @@ mci: {1999: 100}
 		{"ops token short", minimal + "ops: {maintenance_token: {env: OPS}}\n", map[string]string{"OPS": "secret"},
 			[]string{"ops.maintenance_token", "shorter than 16"}},
 		{"ops token unset", minimal + "ops: {maintenance_token: {env: OPS}}\n", nil, []string{"ops.maintenance_token", "OPS"}},
+		// Four problems of shape at once, each by its path, in words: no
+		// line numbers, no Go types.
+		{"shape", minimal + "ops: {readiness_cache: soon, breakers_affect_readiness: maybe}\nreports: {from: a@b.kz, smtp: {host: h, port: x}}\nlgo: debug\n",
+			nil, []string{"ops.readiness_cache", `"soon" is not a duration`, "ops.breakers_affect_readiness", "not true or false",
+				"reports.smtp.port", "not a whole number", "lgo", "did you mean log?"}},
+		{"a typo in a nested key", strings.Replace(minimal, "sender_id: k, trust", "sendr_id: k, trust", 1), nil,
+			[]string{"shep.sendr_id", "did you mean sender_id?"}},
 		{"payload modes", minimal + "services: {legal_entities: {payload: {mode: base64, xsi_type: string}, requestor_bin: \"050340000109\"}, persons: {payload: {mode: children, xsi_type: \"{urn:x\"}}}\n", nil,
 			[]string{"services.legal_entities.payload.mode", "services.legal_entities.payload.xsi_type", "services.legal_entities.requestor_bin", "services.persons.payload.xsi_type"}},
 		{"payload signing key missing", minimal + "payload_signing: {key: nowhere.pem, cert: nowhere.pem}\n", nil, []string{"payload_signing.key", "payload_signing.cert"}},
@@ -176,4 +183,15 @@ func TestNoSecretsInFile(t *testing.T) {
 	if _, err := config.Parse([]byte(y), noenv); err == nil {
 		t.Fatal("a plain password in the file was accepted")
 	}
+}
+
+// FuzzParse: no configuration text panics the parser.
+func FuzzParse(f *testing.F) {
+	example, _ := os.ReadFile("kopir.example.yaml")
+	f.Add(example)
+	f.Add([]byte(minimal))
+	f.Add([]byte("shep: [1, 2]\nmci: {x: y}\nclients: {a: b}\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		config.Parse(b, noenv)
+	})
 }
