@@ -22,6 +22,10 @@ type Incident struct {
 	Opened  time.Time `json:"opened"`
 	Sealed  time.Time `json:"sealed"` // when its content was frozen: the mail's date
 	Reports []*Report `json:"reports"`
+	// RefusedCalls are the calls an open circuit breaker refused at once
+	// while this failure lasted: the same outage, counted, not reported
+	// one by one.
+	RefusedCalls int64 `json:"refused_calls,omitempty"`
 }
 
 // MailOptions shape the mail. From, To and MaxEvidence are part of the
@@ -216,6 +220,10 @@ func Body(inc *Incident, zone *time.Location, maxEvidence int) string {
 	p("Ақау түрі / Вид сбоя: %s", inc.Fault)
 	p("Алғашқы есеп / Первый отчёт: %s", ts(inc.Opened))
 	p("Өтініштер саны / Количество заявлений: %d", len(inc.Reports))
+	if inc.RefusedCalls > 0 {
+		p("Ақау кезінде жүйеге жіберілмей бірден қайтарылған тағы шақырулар / Ещё вызовов, сразу отклонённых без обращения к системе, пока длился сбой: %d",
+			inc.RefusedCalls)
+	}
 	if len(inc.Reports) > maxEvidence {
 		p("Дәлелдер алғашқы %d есепке ғана тіркелген; қалғандары Kopir-де сақтаулы (есеп ID бойынша).", maxEvidence)
 		p("Доказательства приложены к первым %d отчётам; остальные хранятся в Kopir (по ID отчёта).", maxEvidence)

@@ -155,6 +155,9 @@ type Outbox struct {
 	clock  clockwork.Clock
 	wake   chan struct{}
 	mu     sync.Mutex // serialises delivery passes (Run and Drain)
+
+	refusedMu sync.Mutex
+	refused   map[string]int64 // calls refused by open breakers, by system, not yet counted in
 }
 
 // State is where a report is on its way to the desk.
@@ -194,7 +197,7 @@ func Open(ctx context.Context, database string, sender Sender, o Options) (*Outb
 	if o.Clock == nil {
 		o.Clock = clockwork.NewRealClock()
 	}
-	ob := &Outbox{db: db, pg: pg, owner: newID(), clock: o.Clock}
+	ob := &Outbox{db: db, pg: pg, owner: newID(), clock: o.Clock, refused: map[string]int64{}}
 	if err := ob.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -218,7 +221,15 @@ func Open(ctx context.Context, database string, sender Sender, o Options) (*Outb
 }
 
 // Close closes the database.
-func (ob *Outbox) Close() error { return ob.db.Close() }
+func (ob *Outbox) Close() error {
+	// Refused calls still in memory go to their incidents, for the record.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ob.flushRefused(ctx); err != nil {
+		ob.log.Warn("outbox: counting refused calls at close", "error", err)
+	}
+	return ob.db.Close()
+}
 
 // Ping checks the database answers, for readiness.
 func (ob *Outbox) Ping(ctx context.Context) error { return ob.db.PingContext(ctx) }
@@ -327,6 +338,16 @@ func (ob *Outbox) Accept(ctx context.Context, r *report.Report) (incidentID stri
 // as a failure of a digital system, after its retries, is reported.
 // Business answers never are.
 func (ob *Outbox) Observe(rec *exchange.Record) {
+	if rec.Outcome == exchange.OutcomeBreakerOpen {
+		// The breaker opened on a failure already reported: a refused
+		// call is the same outage. Counted in memory (fail fast stays
+		// fast: no write on the caller's goroutine), added to the open
+		// incident before it is mailed.
+		ob.refusedMu.Lock()
+		ob.refused[rec.System]++
+		ob.refusedMu.Unlock()
+		return
+	}
 	if !rec.SystemFailure {
 		return
 	}
@@ -351,6 +372,35 @@ func (ob *Outbox) tx(ctx context.Context, f func(*sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// flushRefused adds the calls refused by open breakers to each system's
+// open incident (or, when its mail has gone, its latest one, for the
+// record); counts for a system with no incident wait for one.
+func (ob *Outbox) flushRefused(ctx context.Context) error {
+	ob.refusedMu.Lock()
+	counts := ob.refused
+	ob.refused = map[string]int64{}
+	ob.refusedMu.Unlock()
+	var errs []error
+	for system, n := range counts {
+		var id string
+		err := ob.db.QueryRowContext(ctx, ob.q(`SELECT id FROM incidents WHERE system = ?
+			ORDER BY (sealed_at IS NULL) DESC, opened_at DESC LIMIT 1`), system).Scan(&id)
+		if err == nil {
+			_, err = ob.db.ExecContext(ctx, ob.q(`UPDATE incidents SET refused_calls = refused_calls + ? WHERE id = ?`), n, id)
+		}
+		if err != nil {
+			// Kept for the next pass.
+			ob.refusedMu.Lock()
+			ob.refused[system] += n
+			ob.refusedMu.Unlock()
+			if !errors.Is(err, sql.ErrNoRows) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Run delivers due incidents until ctx ends.
@@ -442,6 +492,9 @@ func (ob *Outbox) Drain(ctx context.Context) error {
 
 // deliver seals an incident (no report joins it after this) and mails it.
 func (ob *Outbox) deliver(ctx context.Context, id string) error {
+	if err := ob.flushRefused(ctx); err != nil {
+		ob.log.Warn("outbox: counting refused calls", "error", err)
+	}
 	now := ob.clock.Now()
 	// Seal it and claim it for a lease: one replica mails it; if that one
 	// dies, the lease ends and another does. Sealing takes Accept's lock,
@@ -535,8 +588,8 @@ func (ob *Outbox) incident(ctx context.Context, id string, withData bool) (*repo
 	inc := &report.Incident{ID: id}
 	var opened int64
 	var sealed sql.NullInt64
-	err := ob.db.QueryRowContext(ctx, ob.q(`SELECT system, fault, opened_at, sealed_at FROM incidents WHERE id = ?`), id).
-		Scan(&inc.System, &inc.Fault, &opened, &sealed)
+	err := ob.db.QueryRowContext(ctx, ob.q(`SELECT system, fault, opened_at, sealed_at, refused_calls FROM incidents WHERE id = ?`), id).
+		Scan(&inc.System, &inc.Fault, &opened, &sealed, &inc.RefusedCalls)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -804,6 +857,9 @@ var migrations = []string{
 	// incident once.
 	2: `ALTER TABLE incidents ADD COLUMN claimed_by TEXT;
 	ALTER TABLE incidents ADD COLUMN claimed_until INTEGER;`,
+	// 3: calls refused by an open breaker, counted into the outage's
+	// incident instead of reported one by one.
+	3: `ALTER TABLE incidents ADD COLUMN refused_calls INTEGER NOT NULL DEFAULT 0;`,
 }
 
 // SchemaVersion is the version this code migrates to.

@@ -69,7 +69,7 @@ func secretFile(t *testing.T, password string) field.Secret {
 	return field.Secret{File: p}
 }
 
-func open(t *testing.T, path string, s Sender, o Options) *Outbox {
+func open(t testing.TB, path string, s Sender, o Options) *Outbox {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "outbox.db")
@@ -432,4 +432,59 @@ func waitMail(t *testing.T, mb *mailboxmock.Mailbox, n int) []mailboxmock.Messag
 	}
 	t.Fatalf("the mailbox did not receive %d mail(s)", n)
 	return nil
+}
+
+// TestOneIncidentPerOutage: once a failure opened the breaker, the calls
+// it refuses are no reports of their own: they are counted into that
+// failure's incident, and its one mail says how many there were.
+func TestOneIncidentPerOutage(t *testing.T) {
+	mb, sender := mailbox(t, mailboxmock.Options{}, SMTPConfig{})
+	ob := open(t, "", sender, Options{})
+	env := mocktest.New(t, nil, func(c *exchange.Config) { c.Attempts, c.Breaker.Failures = 1, 1 }, ob)
+	env.Mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultSOAP, Code: "E_DB", Count: 1})
+	p := persons.New(env.Client, persons.Config{SenderCode: "KOPIR"}, persons.Options{Verifier: env.PayloadVerifier})
+	ctx := context.Background()
+	for i := range 4 {
+		var xe *exchange.Error
+		if _, err := p.IdentityDocuments(ctx, "880101300010"); !errors.As(err, &xe) || i > 0 && xe.Kind != exchange.OutcomeBreakerOpen {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if n, err := ob.DeliverDue(ctx); err != nil || n != 1 {
+		t.Fatalf("delivered %d: %v", n, err)
+	}
+	msgs := waitMail(t, mb, 1)
+	_, text, _ := reporttest.Read(t, msgs[0].Raw)
+	if !strings.Contains(text, "пока длился сбой: 3") || !strings.Contains(text, "Количество заявлений: 1") {
+		t.Fatalf("the mail does not count the refused calls:\n%s", text)
+	}
+	if es, _ := ob.List(ctx, Filter{}); len(es) != 1 {
+		t.Fatalf("%d reports for one outage", len(es))
+	}
+	if len(mb.Messages()) != 1 {
+		t.Fatalf("%d mails for one outage", len(mb.Messages()))
+	}
+}
+
+// BenchmarkObserve: what an exchange's end costs its caller. A call an
+// open breaker refused is counted in memory; a failure that reaches the
+// system is written to the database first (the durable report). The
+// ratio refused ÷ reported is in BENCHMARKS.md.
+func BenchmarkObserve(b *testing.B) {
+	ob := open(b, "", nil, Options{})
+	for _, bc := range []struct {
+		name string
+		rec  *exchange.Record
+	}{
+		{"reported", &exchange.Record{System: "shep", ServiceID: "S", MessageID: "m", Outcome: exchange.OutcomeFault, SystemFailure: true,
+			Started: time.Now(), Error: "fault"}},
+		{"refused", &exchange.Record{System: "shep", ServiceID: "S", MessageID: "m", Outcome: exchange.OutcomeBreakerOpen, SystemFailure: true,
+			Started: time.Now()}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				ob.Observe(bc.rec)
+			}
+		})
+	}
 }
