@@ -430,7 +430,21 @@ func (s *Server) feeCheck(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return badInput("the body is not a fee check: %v", err)
 	}
-	check, err := s.b.Payments.CheckFee(r.Context(), req.Payer, req.Application, req.Kind)
+	ctx := r.Context()
+	// The payer is the fee's and so the service's recipient: a failure
+	// report names them even when the back end sent no Kopir-Recipient-Id.
+	if app := exchange.AppFrom(ctx); (app == nil || app.RecipientID == "") && iin.Validate(req.Payer) == nil {
+		var withPayer exchange.AppContext
+		if app != nil {
+			withPayer = *app
+		}
+		withPayer.RecipientID = req.Payer
+		if withPayer.ApplicationID == "" {
+			withPayer.ApplicationID = req.Application
+		}
+		ctx = exchange.WithApp(ctx, &withPayer)
+	}
+	check, err := s.b.Payments.CheckFee(ctx, req.Payer, req.Application, req.Kind)
 	if err != nil {
 		return err
 	}

@@ -412,3 +412,30 @@ func TestOpenAPIModels(t *testing.T) {
 		check(name, schema, typ)
 	}
 }
+
+// TestFeeCheckNamesItsRecipient: a fee check's payer is the recipient a
+// failure report names when the back end gave no Kopir-Recipient-Id (and
+// its application, when none was given as a header).
+func TestFeeCheckNamesItsRecipient(t *testing.T) {
+	e := newAPI(t, nil)
+	e.pay.Mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultSOAP, Code: "E_DB", Count: 1})
+	r := e.do(t, "POST", "/v1/fee-checks", `{"payer":"050340000108","application":"KZ-LIC-2026-00017","kind":"issue"}`, nil)
+	if r.status != 502 {
+		t.Fatalf("HTTP %d %s", r.status, r.raw)
+	}
+	e.mu.Lock()
+	rec := e.records[len(e.records)-1]
+	e.mu.Unlock()
+	if rec.App == nil || rec.App.RecipientID != "050340000108" || rec.App.ApplicationID != "KZ-LIC-2026-00017" {
+		t.Fatalf("the failed fee check's record names %+v", rec.App)
+	}
+	// A recipient the back end named is kept.
+	e.pay.Mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultSOAP, Code: "E_DB", Count: 1})
+	e.do(t, "POST", "/v1/fee-checks", `{"payer":"050340000108","kind":"issue"}`, map[string]string{api.HeaderRecipientID: "880101300010"})
+	e.mu.Lock()
+	rec = e.records[len(e.records)-1]
+	e.mu.Unlock()
+	if rec.App.RecipientID != "880101300010" {
+		t.Fatalf("recipient %q", rec.App.RecipientID)
+	}
+}

@@ -44,6 +44,9 @@ type MailOptions struct {
 	MaxEvidence int `yaml:"max_evidence"`
 	// Domain is the Message-ID's right-hand side. Default: From's domain.
 	Domain string `yaml:"-"`
+	// Names are the desk's names (kk, ru) of systems (shep, payments) and
+	// of SHEP serviceIds, as mails show them. Default: DefaultNames.
+	Names Names `yaml:"names"`
 }
 
 // Desk is the single support service the rules name.
@@ -120,12 +123,12 @@ func Compose(inc *Incident, o MailOptions) (*mail.Msg, error) {
 	if err := m.To(o.To...); err != nil {
 		return nil, fmt.Errorf("report: to: %w", err)
 	}
-	m.Subject(Subject(inc))
+	m.Subject(Subject(inc, o.Names))
 	m.SetMessageIDWithValue(MessageID(inc.ID, o.Domain))
 	m.SetDateWithValue(inc.Sealed)
 	m.SetGenHeader(HeaderIncident, inc.ID)
 	m.SetGenHeader(mail.HeaderXAutoResponseSuppress, "All")
-	m.SetBodyString(mail.TypeTextPlain, Body(inc, o.Zone, o.MaxEvidence))
+	m.SetBodyString(mail.TypeTextPlain, Body(inc, o))
 	for i, r := range inc.Reports {
 		if i >= o.MaxEvidence {
 			break
@@ -182,9 +185,32 @@ func safeName(s string) string {
 	return b.String()
 }
 
+// ServiceID is the SHEP serviceId every report of the incident shares,
+// or "".
+func (inc *Incident) ServiceID() string {
+	if len(inc.Reports) == 0 {
+		return ""
+	}
+	id := inc.Reports[0].ServiceID
+	for _, r := range inc.Reports[1:] {
+		if r.ServiceID != id {
+			return ""
+		}
+	}
+	return id
+}
+
 // Subject names the service and the application, or for an incident of
 // many, the system and the count.
-func Subject(inc *Incident) string {
+func Subject(inc *Incident, names Names) string {
+	system := names.RU(inc.System)
+	if sid := inc.ServiceID(); sid != "" {
+		system = names.RU(sid) + " через " + system
+	}
+	what := faultNames[inc.Fault].RU
+	if what == "" {
+		what = inc.Fault
+	}
 	if len(inc.Reports) == 1 {
 		r := inc.Reports[0]
 		svc := r.App.ServiceName
@@ -195,7 +221,7 @@ func Subject(inc *Incident) string {
 		if app == "" {
 			app = "өтініш көрсетілмеген / заявление не указано"
 		}
-		return fmt.Sprintf("Ақау / Сбой: %s — %s (%s: %s)", svc, app, inc.System, inc.Fault)
+		return fmt.Sprintf("Ақау / Сбой: %s, %s — %s: %s", svc, app, system, what)
 	}
 	services := map[string]bool{}
 	for _, r := range inc.Reports {
@@ -203,21 +229,28 @@ func Subject(inc *Incident) string {
 	}
 	svc := ""
 	if len(services) == 1 && inc.Reports[0].App.ServiceName != "" {
-		svc = inc.Reports[0].App.ServiceName + " — "
+		svc = inc.Reports[0].App.ServiceName + ", "
 	}
-	return fmt.Sprintf("Ақау / Сбой: %s%s: %s — %d өтініш / заявлений", svc, inc.System, inc.Fault, len(inc.Reports))
+	return fmt.Sprintf("Ақау / Сбой: %s%d заявлений — %s: %s", svc, len(inc.Reports), system, what)
 }
 
 // Body is the mail's text.
-func Body(inc *Incident, zone *time.Location, maxEvidence int) string {
+func Body(inc *Incident, o MailOptions) string {
+	zone, maxEvidence := o.Zone, o.MaxEvidence
+	if zone == nil {
+		zone = Kazakhstan
+	}
 	var b strings.Builder
 	ts := func(t time.Time) string { return t.In(zone).Format("2006-01-02 15:04:05.000 -07:00") }
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	p("Цифрлық жүйенің ақауы туралы хабарлама / Сообщение о сбое цифровой системы")
 	p("")
 	p("Инцидент: %s", inc.ID)
-	p("Жүйе / Система: %s", inc.System)
-	p("Ақау түрі / Вид сбоя: %s", inc.Fault)
+	p("Жүйе / Система: %s", o.Names.Of(inc.System))
+	if sid := inc.ServiceID(); sid != "" {
+		p("Қызмет / Сервис: %s (serviceId %s)", o.Names.Of(sid), sid)
+	}
+	p("Ақау түрі / Вид сбоя: %s", Fault(inc.Fault))
 	p("Алғашқы есеп / Первый отчёт: %s", ts(inc.Opened))
 	p("Өтініштер саны / Количество заявлений: %d", len(inc.Reports))
 	if inc.RefusedCalls > 0 {

@@ -75,9 +75,13 @@ func FromRecord(rec *exchange.Record) *Report {
 	if rec.App != nil {
 		r.App = *rec.App
 	}
-	if n := len(rec.Steps); n > 0 {
-		last := rec.Steps[n-1]
-		r.ErrorAt = last.Time.Add(last.Duration)
+	// The error's time is the first failure's, not the last retry's:
+	// that is when the applicant's service broke.
+	for _, s := range rec.Steps {
+		if s.Outcome != exchange.OutcomeOK {
+			r.ErrorAt = s.Time.Add(s.Duration)
+			break
+		}
 	}
 	return r
 }

@@ -43,10 +43,12 @@ func failedRecord() *exchange.Record {
 
 func TestFromRecord(t *testing.T) {
 	r := FromRecord(failedRecord())
-	if want := t0.Add(900 * time.Millisecond); !r.ErrorAt.Equal(want) {
-		t.Errorf("ErrorAt = %v, want the end of the last step %v", r.ErrorAt, want)
+	// The first failed attempt's end (a 503 at 300 ms), not the last
+	// retry's (900 ms): when the applicant's service broke.
+	if want := t0.Add(300 * time.Millisecond); !r.ErrorAt.Equal(want) {
+		t.Errorf("ErrorAt = %v, want the end of the first failed step %v", r.ErrorAt, want)
 	}
-	if d, ok := r.Elapsed(); !ok || d != 2*time.Minute+900*time.Millisecond {
+	if d, ok := r.Elapsed(); !ok || d != 2*time.Minute+300*time.Millisecond {
 		t.Errorf("Elapsed = %v %v", d, ok)
 	}
 	if r.System != "shep" || r.Fault != "fault" || len(r.Steps) != 2 || r.App.RecipientID != "880101300010" {
@@ -102,7 +104,7 @@ func TestBodyGolden(t *testing.T) {
 	inc := incident(2)
 	inc.Reports[1].App.RecipientID = ""
 	inc.Reports[1].App.AuthorizedAt = time.Time{}
-	got := Body(inc, Kazakhstan, 1)
+	got := Body(inc, MailOptions{Zone: Kazakhstan, MaxEvidence: 1})
 	path := filepath.Join("testdata", "incident.golden.txt")
 	if *update {
 		os.WriteFile(path, []byte(got), 0o644)
@@ -114,7 +116,7 @@ func TestBodyGolden(t *testing.T) {
 	if got != string(want) {
 		t.Errorf("body differs from %s (go test -update to accept):\n%s", path, got)
 	}
-	for _, s := range []string{"880101300010", "13:00:00.900 +05:00 (авторизация 2026-11-25 12:58:00.000 +05:00; +2m0.9s)", "Импорт лицензиясы", "KZ-LIC-2026-00017",
+	for _, s := range []string{"880101300010", "13:00:00.300 +05:00 (авторизация 2026-11-25 12:58:00.000 +05:00; +2m0.3s)", "Импорт лицензиясы", "KZ-LIC-2026-00017",
 		"ВНИМАНИЕ: нет обязательных пунктов: 3, 4", "r1-step2.png"} {
 		if !strings.Contains(got, s) {
 			t.Errorf("body lacks %q", s)
@@ -144,7 +146,8 @@ func TestCompose(t *testing.T) {
 		t.Errorf("%s = %q", HeaderIncident, got)
 	}
 	subj, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-	if err != nil || !strings.Contains(subj, "shep: fault — 3 өтініш / заявлений") {
+	if err != nil || !strings.Contains(subj, "3 заявлений — Государственная база данных «Физические лица» (ГБД ФЛ) через") ||
+		!strings.Contains(subj, "Шлюз электронного правительства (ШЭП, Smart Bridge): система ответила ошибкой (SOAP Fault)") || strings.Contains(subj, "shep") {
 		t.Errorf("Subject = %q (%v)", subj, err)
 	}
 	if to := msg.Header.Get("To"); !strings.Contains(to, "sd@nitec.kz") {
