@@ -119,6 +119,7 @@ mci: {1999: 100}
 		{"shape", minimal + "ops: {readiness_cache: soon, breakers_affect_readiness: maybe}\nreports: {from: a@b.kz, smtp: {host: h, port: x}}\nlgo: debug\n",
 			nil, []string{"ops.readiness_cache", `"soon" is not a duration`, "ops.breakers_affect_readiness", "not true or false",
 				"reports.smtp.port", "not a whole number", "lgo", "did you mean log?"}},
+		{"port 0", minimal + "reports: {from: a@b.kz, smtp: {host: h, port: 0}}\n", nil, []string{"reports.smtp.port", "0 is not a port"}},
 		{"a typo in a nested key", strings.Replace(minimal, "sender_id: k, trust", "sendr_id: k, trust", 1), nil,
 			[]string{"shep.sendr_id", "did you mean sender_id?"}},
 		{"payload modes", minimal + "services: {legal_entities: {payload: {mode: base64, xsi_type: string}, requestor_bin: \"050340000109\"}, persons: {payload: {mode: children, xsi_type: \"{urn:x\"}}}\n", nil,

@@ -55,6 +55,11 @@ func shape(n *yaml.Node, t reflect.Type, path string, e *field.Errors) {
 				e.Add(join(path, k.Value), "unknown key%s", suggest(k.Value, fields))
 				continue
 			}
+			if k.Value == "port" && v.Value == "0" {
+				// 0 would quietly take a default: said, not taken.
+				e.Add(join(path, k.Value), "0 is not a port (leave the key out for the default)")
+				continue
+			}
 			shape(v, ft, join(path, k.Value), e)
 		}
 	case reflect.Map:

@@ -310,7 +310,12 @@ func Body(inc *Incident, o MailOptions) string {
 			}
 		}
 		val(ItemEvidence, strings.Join(ev, "\n   "))
-		p("Қате / Ошибка: %s", r.Error)
+		if r.Fault != "" {
+			p("Қате / Ошибка: %s", Fault(r.Fault))
+		}
+		if r.Error != "" {
+			p("Техникалық мәлімет / Технические подробности (EN): %s", r.Error)
+		}
 		if r.ServiceID != "" {
 			p("SHEP serviceId: %s; messageId: %s", r.ServiceID, r.MessageID)
 		}
