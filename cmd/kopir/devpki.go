@@ -28,6 +28,10 @@ func runDevPKI(_ context.Context, e *env, args []string) int {
 		fs.Usage()
 		return 2
 	}
+	if t := devpki.KeyType(*keyType); t != devpki.RSA2048 && t != devpki.ECDSAP256 {
+		fmt.Fprintf(e.stderr, "kopir dev-pki: --key-type %q is not rsa2048 or p256\n", *keyType)
+		return 2
+	}
 	made, err := devpki.Ensure(*out, devpki.KeyType(*keyType))
 	if err != nil {
 		fmt.Fprintln(e.stderr, "kopir dev-pki:", err)

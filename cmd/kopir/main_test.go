@@ -114,6 +114,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"verify", "--trust", "nope.pem"}, 2, "no such file"},
 		{[]string{"dev-pki"}, 2, "usage: kopir dev-pki"},
 		{[]string{"sign", "--bogus"}, 2, "flag provided but not defined"},
+		{[]string{"dev-pki", "--out", "x", "--key-type", "bogus"}, 2, "not rsa2048 or p256"},
 	}
 	for _, tt := range tests {
 		r := kopir(t, "", nil, tt.args...)
