@@ -68,6 +68,9 @@ type Config struct {
 	// TLS serves the API over TLS, and lets clients authenticate with
 	// certificates. Default: plain HTTP (behind a TLS-terminating proxy).
 	TLS api.TLS `yaml:"tls"`
+	// HTTP bounds what clients may hold of the API's and the operators'
+	// listeners: timeouts and a connection cap.
+	HTTP api.Listening `yaml:"http"`
 	// Clients are the back ends allowed to call the API. Required unless
 	// allow_anonymous.
 	Clients []access.Client `yaml:"clients"`
@@ -168,6 +171,7 @@ func (c *Config) defaults() {
 		c.Log = "info"
 	}
 	c.Ops.SetDefaults()
+	c.HTTP.SetDefaults()
 	for i := range c.Clients {
 		c.Clients[i].SetDefaults()
 	}
@@ -242,6 +246,7 @@ func (c *Config) Validate(getenv func(string) string) error {
 	}
 	e.Nest("reports", c.Reports.Validate(getenv))
 	e.Nest("tls", c.TLS.Validate())
+	e.Nest("http", c.HTTP.Validate())
 	if len(c.Clients) == 0 && !c.AllowAnonymous {
 		e.Add("clients", "required: the back ends allowed to call the API (or allow_anonymous: true, for development only)")
 	}

@@ -269,7 +269,11 @@ func pushDefaults(ctx context.Context, p *paymentsmock.Pusher, log *slog.Logger)
 // draining in-flight requests for up to 10 seconds; release frees what
 // handlers hold (a mock's held connections) before the drain.
 func serve(ctx context.Context, ln net.Listener, h http.Handler, release func()) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return serveWith(ctx, ln, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, release)
+}
+
+// serveWith is serve with the server given.
+func serveWith(ctx context.Context, ln net.Listener, srv *http.Server, release func()) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -96,9 +96,10 @@ func runGateway(ctx context.Context, cfg *config.Config, ln, opsLn net.Listener,
 	go func() { delivered <- g.Run(deliver) }()
 	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
 	opsDone := make(chan error, 1)
-	go func() { opsDone <- serve(opsCtx, opsLn, g.OpsHandler(), nil) }()
+	// Both listeners bounded: slow bodies, idle connections, how many at once.
+	go func() { opsDone <- serveWith(opsCtx, cfg.HTTP.Listener(opsLn), cfg.HTTP.HTTPServer(g.OpsHandler()), nil) }()
 
-	err = serve(ctx, ln, g.Handler(), func() {
+	err = serveWith(ctx, cfg.HTTP.Listener(ln), cfg.HTTP.HTTPServer(g.Handler()), func() {
 		// Lame duck: not ready, still serving, until load balancers
 		// have seen it; a second signal ends the wait.
 		g.Health.SetMaintenance(true)
