@@ -97,7 +97,9 @@ func runGateway(ctx context.Context, cfg *config.Config, ln, opsLn net.Listener,
 	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
 	opsDone := make(chan error, 1)
 	// Both listeners bounded: slow bodies, idle connections, how many at once.
-	go func() { opsDone <- serveWith(opsCtx, cfg.HTTP.Listener(opsLn), cfg.HTTP.HTTPServer(g.OpsHandler()), nil) }()
+	go func() {
+		opsDone <- serveWith(opsCtx, cfg.HTTP.Listener(opsLn), cfg.HTTP.HTTPServer(g.OpsHandler()), nil)
+	}()
 
 	err = serveWith(ctx, cfg.HTTP.Listener(ln), cfg.HTTP.HTTPServer(g.Handler()), func() {
 		// Lame duck: not ready, still serving, until load balancers
