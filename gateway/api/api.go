@@ -88,6 +88,9 @@ type Guard interface {
 	// Serves checks the client may act for the state service a call
 	// names.
 	Serves(client, service string) error
+	// Scope is the services a client acts for (nil: any): the failure
+	// reports it may read.
+	Scope(client string) []string
 }
 
 // Observer hears of requests; *metrics.Metrics is one.
@@ -215,8 +218,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, pattern, right st
 			return err
 		}
 		// A failure report may name its service in its body: its handler
-		// checks once the two are merged.
-		if client != "" && right != access.RightReport {
+		// checks once the two are merged. Reading reports is bounded by
+		// the client's scope, report by report, whatever a header says.
+		if client != "" && right != access.RightReport && right != access.RightReportsRead {
 			service := ""
 			if app != nil {
 				service = app.ServiceName

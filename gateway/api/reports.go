@@ -9,6 +9,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -294,6 +295,13 @@ func (s *Server) listReports(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Out of scope entries are left out; the cursor still moves past them.
+	next := ""
+	if len(es) > 0 {
+		next = es[len(es)-1].Report.ID
+	}
+	full := len(es)
+	es = slices.DeleteFunc(es, func(e outbox.Entry) bool { return !s.inScope(r.Context(), e.Report) })
 	out := struct {
 		Reports []reportView `json:"reports"`
 		Next    string       `json:"next,omitempty"`
@@ -305,8 +313,8 @@ func (s *Server) listReports(w http.ResponseWriter, r *http.Request) error {
 	if limit == 0 {
 		limit = 100
 	}
-	if len(es) == limit {
-		out.Next = es[len(es)-1].Report.ID
+	if full == limit {
+		out.Next = next
 	}
 	return writeJSON(w, http.StatusOK, out)
 }
@@ -316,7 +324,21 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) error {
 		return errNoReports
 	}
 	id, eml := strings.CutSuffix(r.PathValue("id"), ".eml")
+	e, err := s.reports.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	// Another service's report is, to this client, no report at all.
+	if !s.inScope(r.Context(), e.Report) {
+		return outbox.ErrNotFound
+	}
 	if eml {
+		// The mail carries every report of its incident, IINs unmasked:
+		// a scoped client gets it only when the report is alone in it.
+		if s.scope(r.Context()) != nil && e.Reports != 1 {
+			return &problem{Type: typeForbidden, Status: http.StatusForbidden,
+				Detail: "this report's mail also carries reports outside your services; read the report itself"}
+		}
 		m, err := s.reports.Message(r.Context(), id)
 		if err != nil {
 			return err
@@ -326,9 +348,20 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) error {
 		_, err = m.WriteTo(w)
 		return err
 	}
-	e, err := s.reports.Get(r.Context(), id)
-	if err != nil {
-		return err
-	}
 	return writeJSON(w, http.StatusOK, view(e, true))
+}
+
+// scope is the calling client's services, nil when it may read any.
+func (s *Server) scope(ctx context.Context) []string {
+	client, _ := ctx.Value(clientKey{}).(string)
+	if s.guard == nil || client == "" {
+		return nil
+	}
+	return s.guard.Scope(client)
+}
+
+// inScope says whether the calling client may read r.
+func (s *Server) inScope(ctx context.Context, r *report.Report) bool {
+	scope := s.scope(ctx)
+	return scope == nil || slices.Contains(scope, strings.TrimSpace(r.App.ServiceName))
 }

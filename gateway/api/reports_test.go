@@ -3,6 +3,8 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"image"
 	"image/color"
@@ -13,6 +15,7 @@ import (
 	"net/http/httptest"
 	"net/mail"
 	"net/textproto"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,8 +24,10 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/kopir/kopir/gateway/api"
+	"github.com/kopir/kopir/gateway/api/access"
 	"github.com/kopir/kopir/gateway/report"
 	"github.com/kopir/kopir/gateway/report/outbox"
+	"github.com/kopir/kopir/gateway/shep/exchange"
 )
 
 func reportsAPI(t *testing.T) (*httptest.Server, *outbox.Outbox) {
@@ -283,5 +288,78 @@ func TestListPaging(t *testing.T) {
 	}
 	if len(seen) != 5 {
 		t.Errorf("paged through %d of 5", len(seen))
+	}
+}
+
+// TestReportScope: a back end scoped to its state services reads only
+// their reports — in the list, one by one and as the mail — whatever
+// header it sends; an unscoped one reads all.
+func TestReportScope(t *testing.T) {
+	ob, err := outbox.Open(context.Background(), filepath.Join(t.TempDir(), "outbox.db"), nil,
+		outbox.Options{Config: outbox.Config{MailOptions: report.MailOptions{From: "kopir@licensing.example.kz"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ob.Close()
+	ctx := context.Background()
+	file := func(system, service string) string {
+		r := &report.Report{Source: report.SourceBackend, System: system, Fault: "down",
+			App: exchange.AppContext{ServiceName: service, ApplicationID: "KZ-1", RecipientID: "880101300010"}}
+		if _, err := ob.Accept(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	mine := file("a", "Экспорт лицензиясы")   // alone in its incident
+	theirs := file("b", "Импорт лицензиясы")  // another service's
+	shared := file("c", "Экспорт лицензиясы") // in one incident…
+	file("c", "Импорт лицензиясы")            // …with another service's report
+	sum := func(k string) string { h := sha256.Sum256([]byte(k)); return hex.EncodeToString(h[:]) }
+	guard, err := access.New([]access.Client{
+		{Name: "exports", KeySHA256: []string{sum("k")}, Allow: []string{access.RightReportsRead}, Services: []string{"Экспорт лицензиясы"}},
+		{Name: "desk", KeySHA256: []string{sum("d")}, Allow: []string{access.RightReportsRead}},
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api.New(api.Backends{Reports: ob}, api.Options{Guard: guard}))
+	defer srv.Close()
+	get := func(key, path string) (int, string) {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		// A header naming another service changes nothing.
+		req.Header.Set(api.HeaderServiceName, url.PathEscape("Импорт лицензиясы"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body := get("k", "/v1/failure-reports")
+	if code != 200 || !strings.Contains(body, mine) || !strings.Contains(body, shared) || strings.Contains(body, theirs) ||
+		strings.Contains(body, "Импорт") {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	for _, tc := range []struct {
+		key, path string
+		want      int
+	}{
+		{"k", "/v1/failure-reports/" + mine, 200},
+		{"k", "/v1/failure-reports/" + mine + ".eml", 200},
+		{"k", "/v1/failure-reports/" + theirs, 404},
+		{"k", "/v1/failure-reports/" + theirs + ".eml", 404},
+		{"k", "/v1/failure-reports/" + shared, 200},
+		{"k", "/v1/failure-reports/" + shared + ".eml", 403},
+		{"d", "/v1/failure-reports/" + theirs, 200},
+		{"d", "/v1/failure-reports/" + shared + ".eml", 200},
+	} {
+		if code, body := get(tc.key, tc.path); code != tc.want {
+			t.Errorf("%s %s: %d, want %d: %.200s", tc.key, tc.path, code, tc.want, body)
+		}
+	}
+	if code, body := get("d", "/v1/failure-reports"); code != 200 || !strings.Contains(body, theirs) {
+		t.Fatalf("unscoped list: %d", code)
 	}
 }

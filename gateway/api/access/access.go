@@ -195,6 +195,15 @@ func (a *Access) Serves(client, service string) error {
 		Msg: fmt.Sprintf("client %s does not act for the service %q", client, service)}
 }
 
+// Scope is the state services client acts for, nil when it may act for
+// any: what bounds the failure reports it may read.
+func (a *Access) Scope(client string) []string {
+	if c := a.byName[client]; c != nil {
+		return c.Services
+	}
+	return nil
+}
+
 // identify finds the client by key, then by certificate. A wrong key is
 // not retried as a certificate: a caller that sends a key means it.
 func (a *Access) identify(r *http.Request) *client {
