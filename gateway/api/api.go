@@ -22,6 +22,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -242,7 +243,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, pattern, right st
 				rw.Header().Set("Retry-After", access.RetryAfterSeconds(ae.RetryAfter))
 			}
 		}
-		writeProblem(rw, toProblem(err, id))
+		p := toProblem(err, id)
+		if p.Status >= 500 {
+			// The problem body says "internal error" or the upstream's
+			// failure; the log says why, masked, under the same request id.
+			s.log.LogAttrs(r.Context(), slog.LevelError, "api: answered "+strconv.Itoa(p.Status),
+				slog.String("request_id", id), slog.String("route", pattern), slog.String("problem", p.Type),
+				slog.String("cause", pii.Text(err.Error())))
+		}
+		writeProblem(rw, p)
 	}
 	d := s.now().Sub(start)
 	s.log.LogAttrs(r.Context(), slog.LevelInfo, "api",

@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -439,3 +441,48 @@ func TestFeeCheckNamesItsRecipient(t *testing.T) {
 		t.Fatalf("recipient %q", rec.App.RecipientID)
 	}
 }
+
+type brokenEntities struct{}
+
+func (brokenEntities) LegalEntity(context.Context, string) (*legalentities.LegalEntity, error) {
+	return nil, errors.New("disk on fire near 880101300010")
+}
+
+// TestServerErrorsLogTheirCause: a 500's body says only "internal error";
+// the log says why (masked) under the request id the body carries.
+func TestServerErrorsLogTheirCause(t *testing.T) {
+	var logs lockedBuffer
+	srv := httptest.NewServer(api.New(api.Backends{LegalEntities: brokenEntities{}},
+		api.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/v1/legal-entities/050340000108")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p struct {
+		Detail    string `json:"detail"`
+		RequestID string `json:"request_id"`
+	}
+	json.NewDecoder(resp.Body).Decode(&p)
+	resp.Body.Close()
+	if resp.StatusCode != 500 || p.Detail != "internal error" || p.RequestID == "" {
+		t.Fatalf("HTTP %d %+v", resp.StatusCode, p)
+	}
+	out := logs.String()
+	if !strings.Contains(out, `"cause":"disk on fire near ********0010"`) || !strings.Contains(out, `"request_id":"`+p.RequestID+`"`) ||
+		strings.Contains(out, "880101300010") {
+		t.Fatalf("logs:\n%s", out)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	mail "github.com/wneessen/go-mail"
 
@@ -86,7 +87,10 @@ func (s *Server) postReport(w http.ResponseWriter, r *http.Request) error {
 		mr := multipart.NewReader(r.Body, params["boundary"])
 		for {
 			p, err := mr.NextPart()
-			if errors.Is(err, io.EOF) {
+			// Only the closing boundary ends the body: a body cut off
+			// anywhere (an upload interrupted) is refused, not taken with
+			// its screenshots silently missing.
+			if err == io.EOF {
 				break
 			}
 			if err != nil {
@@ -100,6 +104,9 @@ func (s *Server) postReport(w http.ResponseWriter, r *http.Request) error {
 				seen = true
 				if err := decodeReport(p, &req); err != nil {
 					return err
+				}
+				if _, err := io.Copy(io.Discard, p); err != nil {
+					return tooLargeOr(err, badInput("the report part is cut off: %v", err))
 				}
 			case "screenshot":
 				if len(files) == maxScreenshots {
@@ -176,6 +183,26 @@ func (s *Server) newReport(ctx context.Context, req *FailureReportRequest) (*rep
 	if len(req.Fault) > 64 || len(req.Error) > 4096 || len(req.Steps) > 200 {
 		return nil, badInput("fault (64 bytes), error (4096 bytes) or steps (200) too long")
 	}
+	// What a back end writes reaches a mail's subject, the desk's screen
+	// and an operator's terminal: bounded, and without control characters
+	// (line breaks and tabs only in the texts that are paragraphs).
+	for _, f := range []struct {
+		name, v string
+		max     int
+		lines   bool
+	}{{"system", req.System, 64, false}, {"fault", req.Fault, 64, false}, {"error", req.Error, 4096, true},
+		{"service_name", req.ServiceName, 256, false}, {"application_id", req.ApplicationID, 128, false},
+		{"admin_doc_number", req.AdminDocNumber, 128, false}, {"admin_doc_code", req.AdminDocCode, 128, false},
+		{"permit_id", req.PermitID, 128, false}, {"recipient_id", req.RecipientID, 12, false}} {
+		if msg := fieldProblem(f.v, f.max, f.lines); msg != "" {
+			return nil, badInput("%s: %s", f.name, msg)
+		}
+	}
+	for i, n := range req.Steps {
+		if msg := fieldProblem(n.Text, 2048, true); msg != "" {
+			return nil, badInput("steps[%d].text: %s", i, msg)
+		}
+	}
 	app := exchange.AppContext{ServiceName: req.ServiceName, ApplicationID: req.ApplicationID, AdminDocNumber: req.AdminDocNumber,
 		AdminDocCode: req.AdminDocCode, PermitID: req.PermitID, RecipientID: req.RecipientID, AuthorizedAt: req.AuthorizedAt}
 	if h := exchange.AppFrom(ctx); h != nil {
@@ -202,6 +229,23 @@ func (s *Server) newReport(ctx context.Context, req *FailureReportRequest) (*rep
 	}
 	return &report.Report{Source: report.SourceBackend, System: req.System, Fault: req.Fault, Error: req.Error,
 		ErrorAt: req.ErrorAt, App: app, Notes: req.Steps}, nil
+}
+
+// fieldProblem says what is wrong with a text field, or "": over max
+// bytes, not UTF-8, or holding control characters (line breaks and tabs
+// allowed when lines).
+func fieldProblem(v string, max int, lines bool) string {
+	switch {
+	case len(v) > max:
+		return fmt.Sprintf("at most %d bytes", max)
+	case !utf8.ValidString(v):
+		return "not UTF-8"
+	case strings.ContainsFunc(v, func(r rune) bool {
+		return (r < ' ' && !(lines && (r == '\n' || r == '\t' || r == '\r'))) || r == 0x7f || 0x80 <= r && r < 0xa0
+	}):
+		return "control characters are not allowed"
+	}
+	return ""
 }
 
 func fill(dst *string, v string) {

@@ -196,11 +196,21 @@ func TestPostFailureReportErrors(t *testing.T) {
 		{"bad recipient", "application/json", strings.NewReader(`{"system":"x","error":"y","recipient_id":"880101300011"}`), 400, "bad-input"},
 		{"error before authorisation", "application/json", strings.NewReader(`{"system":"x","error":"y",
 			"authorized_at":"2026-11-25T10:00:00Z","error_at":"2026-11-25T09:00:00Z"}`), 400, "bad-input"},
+		// Bounded, and no terminal escapes or line breaks where a subject goes.
+		{"a 2 MB service name", "application/json", strings.NewReader(`{"system":"x","error":"y","service_name":"` + strings.Repeat("я", 1<<20) + `"}`), 400, "bad-input"},
+		{"an escape in the service name", "application/json", strings.NewReader(`{"system":"x","error":"y","service_name":"a\u001b[2Jb"}`), 400, "bad-input"},
+		{"a line break in the application", "application/json", strings.NewReader(`{"system":"x","error":"y","application_id":"A\nID  RECEIVED"}`), 400, "bad-input"},
+		{"an escape in a step", "application/json", strings.NewReader(`{"system":"x","error":"y","steps":[{"text":"\u001b[31m"}]}`), 400, "bad-input"},
 		{"text body", "text/plain", strings.NewReader("help"), 415, "unsupported-media-type"},
 		{"no content type", "", strings.NewReader("help"), 415, "unsupported-media-type"},
 		{"not an image", "", nil, 415, "unsupported-media-type"},
 		{"too large", "", nil, 413, "too-large"},
 		{"no report part", "", nil, 400, "bad-input"},
+		// An upload cut off anywhere is refused, never taken without what
+		// it did not bring.
+		{"cut off in a screenshot", "", nil, 400, "bad-input"},
+		{"cut off before the closing boundary", "", nil, 400, "bad-input"},
+		{"cut off in the report", "", nil, 400, "bad-input"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ct, body := tc.ct, tc.body
@@ -209,6 +219,13 @@ func TestPostFailureReportErrors(t *testing.T) {
 				ct, body = multipartBody(t, `{"system":"x","error":"y"}`, []byte("GIF89a not allowed"))
 			case "too large":
 				ct, body = multipartBody(t, `{"system":"x","error":"y"}`, big, big)
+			case "cut off in a screenshot", "cut off before the closing boundary", "cut off in the report":
+				var b *bytes.Buffer
+				ct, b = multipartBody(t, `{"system":"x","error":"y"}`, pngBytes(t))
+				full := b.String()
+				cut := map[string]int{"cut off in a screenshot": len(full) - 40, "cut off before the closing boundary": strings.LastIndex(full, "\r\n--"),
+					"cut off in the report": strings.Index(full, `"error"`)}[tc.name]
+				body = strings.NewReader(full[:cut])
 			case "no report part":
 				var b *bytes.Buffer
 				ct, b = multipartBody(t, `{}`)

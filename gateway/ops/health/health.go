@@ -140,10 +140,11 @@ func (h *Health) mayTurn(w http.ResponseWriter, r *http.Request) bool {
 	log := h.logger()
 	if h.policy.Token != "" {
 		// Hashes compared: neither the token nor its length shows in timing.
-		got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		// The scheme is required and, as RFC 9110 says, case-insensitive.
+		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		want := sha256.Sum256([]byte(h.policy.Token))
-		presented := sha256.Sum256([]byte(got))
-		if subtle.ConstantTimeCompare(want[:], presented[:]) != 1 {
+		presented := sha256.Sum256([]byte(strings.TrimSpace(got)))
+		if subtle.ConstantTimeCompare(want[:], presented[:]) != 1 || !ok || !strings.EqualFold(scheme, "Bearer") {
 			log.Warn("maintenance switch: refused, no valid token", "method", r.Method, "remote", r.RemoteAddr)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="kopir-ops"`)
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "the maintenance switch needs the ops token (Authorization: Bearer …)"})

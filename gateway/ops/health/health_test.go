@@ -92,6 +92,9 @@ func TestSwitchPolicy(t *testing.T) {
 		{"token configured, none presented, even on loopback", token, "127.0.0.1:4000", "", 401},
 		{"wrong token", token, "10.1.2.3:4000", "Bearer " + token[:len(token)-1], 401},
 		{"token as basic auth", token, "10.1.2.3:4000", "Basic " + token, 401},
+		// The scheme is case-insensitive, and required: a bare token is not one.
+		{"scheme in lower case", token, "10.1.2.3:4000", "bearer " + token, 200},
+		{"token without a scheme", token, "10.1.2.3:4000", token, 401},
 	}
 	for _, tt := range tests {
 		for _, method := range []string{"PUT", "DELETE"} {
