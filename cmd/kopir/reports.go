@@ -47,7 +47,7 @@ func runReports(ctx context.Context, e *env, args []string) int {
 	// list's flags are checked before anything is opened.
 	lf := flag.NewFlagSet("kopir reports list", flag.ContinueOnError)
 	lf.SetOutput(e.stderr)
-	state := lf.String("state", "", "pending or delivered")
+	state := lf.String("state", "", "pending, delivered or refused (by the relay, for good)")
 	system := lf.String("system", "", "the failed system")
 	since := lf.Duration("since", 0, "received within this `duration`")
 	limit := lf.Int("limit", 100, "at most this many")
@@ -56,8 +56,8 @@ func runReports(ctx context.Context, e *env, args []string) int {
 		if err := lf.Parse(rest); err != nil || lf.NArg() > 0 {
 			return 2
 		}
-		if st := outbox.State(*state); st != "" && st != outbox.StatePending && st != outbox.StateDelivered {
-			fmt.Fprintf(e.stderr, "kopir reports list: --state %q is not pending or delivered\n", *state)
+		if st := outbox.State(*state); st != "" && st != outbox.StatePending && st != outbox.StateDelivered && st != outbox.StateRefused {
+			fmt.Fprintf(e.stderr, "kopir reports list: --state %q is not pending, delivered or refused\n", *state)
 			return 2
 		}
 	}

@@ -313,9 +313,9 @@ func (s *Server) listReports(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := outbox.Filter{State: outbox.State(q.Get("state")), System: q.Get("system"), MessageID: q.Get("message_id"), BeforeID: q.Get("before")}
 	switch f.State {
-	case "", outbox.StatePending, outbox.StateDelivered:
+	case "", outbox.StatePending, outbox.StateDelivered, outbox.StateRefused:
 	default:
-		return badInput("state %q is not pending or delivered", f.State)
+		return badInput("state %q is not pending, delivered or refused", f.State)
 	}
 	for _, t := range []struct {
 		name string

@@ -297,6 +297,7 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(reportsDesc, prometheus.GaugeValue, float64(st.Pending), string(outbox.StatePending))
 	ch <- prometheus.MustNewConstMetric(reportsDesc, prometheus.GaugeValue, float64(st.Delivered), string(outbox.StateDelivered))
+	ch <- prometheus.MustNewConstMetric(reportsDesc, prometheus.GaugeValue, float64(st.Refused), string(outbox.StateRefused))
 	age := 0.0
 	if !st.OldestPending.IsZero() {
 		age = c.now().Sub(st.OldestPending).Seconds()

@@ -167,6 +167,11 @@ type State string
 const (
 	StatePending   State = "pending"
 	StateDelivered State = "delivered"
+	// StateRefused is an incident the relay refused for good (an SMTP 5xx
+	// reply): retrying would only be refused again and hold the queue.
+	// An operator sees it (metric, alert, kopir reports) and resends it
+	// once the cause is fixed.
+	StateRefused State = "refused"
 )
 
 // Open opens (creating and migrating) the outbox database: a PostgreSQL
@@ -536,6 +541,18 @@ func (ob *Outbox) deliver(ctx context.Context, id string) error {
 		err = ob.sender.Send(sctx, m)
 		cancel()
 	}
+	if err != nil && permanent(err) {
+		if _, dbErr := ob.db.ExecContext(context.WithoutCancel(ctx), ob.q(`UPDATE incidents SET state = ?, attempts = attempts + 1, last_error = ?,
+			claimed_by = NULL, claimed_until = NULL WHERE id = ?`), StateRefused, pii.Text(err.Error()), id); dbErr != nil {
+			return errors.Join(err, dbErr)
+		}
+		ob.log.Error("failure report refused by the relay for good: not retried; kopir reports resend after fixing the cause",
+			"incident", id, "error", pii.Text(err.Error()))
+		if ob.o.Observer != nil {
+			ob.o.Observer.DeliveryFailed(inc, err)
+		}
+		return err
+	}
 	if err != nil {
 		var attempts int
 		ob.db.QueryRowContext(ctx, ob.q(`SELECT attempts FROM incidents WHERE id = ?`), id).Scan(&attempts)
@@ -564,6 +581,13 @@ func (ob *Outbox) deliver(ctx context.Context, id string) error {
 		ob.o.Observer.Delivered(inc, lag)
 	}
 	return nil
+}
+
+// permanent says whether the relay refused a mail for good: an SMTP 5xx
+// reply (552 too large, 554 rejected…).
+func permanent(err error) bool {
+	var se *mail.SendError
+	return errors.As(err, &se) && !se.IsTemp() && se.ErrorCode() >= 500 && se.ErrorCode() < 600
 }
 
 // leaseMargin is how long past its send timeout a claim lasts.
@@ -795,7 +819,7 @@ func (ob *Outbox) Resend(ctx context.Context, id string) error {
 
 // Stats are the outbox's gauges.
 type Stats struct {
-	Pending, Delivered int
+	Pending, Delivered, Refused int
 	// OldestPending is when the oldest undelivered report was received.
 	OldestPending time.Time
 }
@@ -807,8 +831,9 @@ func (ob *Outbox) Stats(ctx context.Context) (Stats, error) {
 	err := ob.db.QueryRowContext(ctx, ob.q(`SELECT
 		COALESCE(SUM(CASE WHEN i.state = 'pending' THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN i.state = 'delivered' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN i.state = 'refused' THEN 1 ELSE 0 END), 0),
 		MIN(CASE WHEN i.state = 'pending' THEN r.received_at END)
-		FROM reports r JOIN incidents i ON i.id = r.incident_id`)).Scan(&s.Pending, &s.Delivered, &oldest)
+		FROM reports r JOIN incidents i ON i.id = r.incident_id`)).Scan(&s.Pending, &s.Delivered, &s.Refused, &oldest)
 	s.OldestPending = fromMS(oldest)
 	return s, err
 }

@@ -256,6 +256,51 @@ func testFloodControl(t *testing.T, database string) {
 	}
 }
 
+// TestRefusedForGood: a relay's permanent refusal (5xx) ends the
+// incident's retries in a state an operator sees (refused, counted in
+// Stats); other incidents are delivered all the same; a resend after
+// the cause is fixed delivers it.
+func TestRefusedForGood(t *testing.T) { eachDatabase(t, testRefusedForGood) }
+
+func testRefusedForGood(t *testing.T, database string) {
+	mb, sender := mailbox(t, mailboxmock.Options{}, SMTPConfig{})
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
+	ob := open(t, database, sender, Options{Clock: clk, Config: Config{BackoffMin: time.Minute, BackoffMax: 4 * time.Minute}})
+	ctx := context.Background()
+	mb.Inject(mailboxmock.Fault{Kind: "reject", Count: 1})
+	bad := sample("shep", "http_status", "A-1")
+	if _, err := ob.Accept(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := ob.DeliverDue(ctx); n != 0 {
+		t.Fatal("delivered through a refusal")
+	}
+	good := sample("payments", "timeout", "A-2")
+	if _, err := ob.Accept(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Hour)
+	if n, err := ob.DeliverDue(ctx); n != 1 || err != nil {
+		t.Fatalf("the other incident: delivered %d, %v", n, err)
+	}
+	e, _ := ob.Get(ctx, bad.ID)
+	if e.State != StateRefused || e.Attempts != 1 || !strings.Contains(e.LastError, "554") {
+		t.Fatalf("refused incident: %+v", e)
+	}
+	if st, _ := ob.Stats(ctx); st.Refused != 1 || st.Pending != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+	if err := ob.Resend(ctx, bad.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ob.DeliverDue(ctx); n != 1 || err != nil {
+		t.Fatalf("resent: delivered %d, %v", n, err)
+	}
+	if e, _ := ob.Get(ctx, bad.ID); e.State != StateDelivered || len(mb.Messages()) != 2 {
+		t.Fatalf("after resend: %+v, %d mails", e, len(mb.Messages()))
+	}
+}
+
 // TestRetry: a relay that refuses for a while gets the same mail later.
 func TestRetry(t *testing.T) { eachDatabase(t, testRetry) }
 
@@ -264,8 +309,7 @@ func testRetry(t *testing.T, database string) {
 	clk := clockwork.NewFakeClockAt(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	ob := open(t, database, sender, Options{Clock: clk, Config: Config{BackoffMin: time.Minute, BackoffMax: 4 * time.Minute}})
 	ctx := context.Background()
-	mb.Inject(mailboxmock.Fault{Kind: "tempfail", Count: 2})
-	mb.Inject(mailboxmock.Fault{Kind: "reject", Count: 1})
+	mb.Inject(mailboxmock.Fault{Kind: "tempfail", Count: 3})
 	r := sample("shep", "http_status", "A-1")
 	if _, err := ob.Accept(ctx, r); err != nil {
 		t.Fatal(err)
