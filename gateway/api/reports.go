@@ -227,7 +227,13 @@ func (s *Server) newReport(ctx context.Context, req *FailureReportRequest) (*rep
 	if !app.AuthorizedAt.IsZero() && req.ErrorAt.Before(app.AuthorizedAt) {
 		return nil, badInput("error_at is before authorized_at")
 	}
-	return &report.Report{Source: report.SourceBackend, System: req.System, Fault: req.Fault, Error: req.Error,
+	// Filed by a back end: never in Kopir's own incidents, nor another
+	// back end's (an open API files as "backend").
+	filer := clientFrom(ctx)
+	if filer == "" {
+		filer = "backend"
+	}
+	return &report.Report{Source: report.SourceBackend, Filer: filer, System: req.System, Fault: req.Fault, Error: req.Error,
 		ErrorAt: req.ErrorAt, App: app, Notes: req.Steps}, nil
 }
 

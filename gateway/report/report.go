@@ -38,6 +38,10 @@ type Report struct {
 	Fault     string              `json:"fault"`                // how it failed: an exchange outcome, or the back end's word
 	ServiceID string              `json:"service_id,omitempty"` // SHEP service id, when an exchange failed
 	MessageID string              `json:"message_id,omitempty"` // the failed exchange's messageId
+	// Filer is who filed it: "" for Kopir itself (a failed exchange), the
+	// back end's client name otherwise. Incidents are kept apart by it,
+	// so that no back end's reports can flood another's, or Kopir's.
+	Filer string `json:"filer,omitempty"`
 	App       exchange.AppContext `json:"app"`
 	ErrorAt   time.Time           `json:"error_at"`
 	Error     string              `json:"error"`

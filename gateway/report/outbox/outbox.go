@@ -289,16 +289,16 @@ func (ob *Outbox) Accept(ctx context.Context, r *report.Report) (incidentID stri
 		if ob.pg {
 			// Replicas filing the same failure at once must agree on one
 			// open incident: serialise per (system, fault).
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, r.System+"\x1f"+r.Fault); err != nil {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, r.System+"\x1f"+r.Fault+"\x1f"+r.Filer); err != nil {
 				return err
 			}
 		}
-		err := tx.QueryRowContext(ctx, ob.q(`SELECT id FROM incidents WHERE system = ? AND fault = ? AND sealed_at IS NULL
-			ORDER BY opened_at DESC LIMIT 1`), r.System, r.Fault).Scan(&incidentID)
+		err := tx.QueryRowContext(ctx, ob.q(`SELECT id FROM incidents WHERE system = ? AND fault = ? AND filer = ? AND sealed_at IS NULL
+			ORDER BY opened_at DESC LIMIT 1`), r.System, r.Fault, r.Filer).Scan(&incidentID)
 		if errors.Is(err, sql.ErrNoRows) {
 			var last sql.NullInt64
-			if err := tx.QueryRowContext(ctx, ob.q(`SELECT MAX(sealed_at) FROM incidents WHERE system = ? AND fault = ?`),
-				r.System, r.Fault).Scan(&last); err != nil {
+			if err := tx.QueryRowContext(ctx, ob.q(`SELECT MAX(sealed_at) FROM incidents WHERE system = ? AND fault = ? AND filer = ?`),
+				r.System, r.Fault, r.Filer).Scan(&last); err != nil {
 				return err
 			}
 			due := now.Add(ob.o.Hold)
@@ -306,8 +306,8 @@ func (ob *Outbox) Accept(ctx context.Context, r *report.Report) (incidentID stri
 				due = next
 			}
 			incidentID = newID()
-			_, err = tx.ExecContext(ctx, ob.q(`INSERT INTO incidents (id, system, fault, opened_at, state, next_attempt)
-				VALUES (?, ?, ?, ?, ?, ?)`), incidentID, r.System, r.Fault, ms(now), StatePending, ms(due))
+			_, err = tx.ExecContext(ctx, ob.q(`INSERT INTO incidents (id, system, fault, filer, opened_at, state, next_attempt)
+				VALUES (?, ?, ?, ?, ?, ?, ?)`), incidentID, r.System, r.Fault, r.Filer, ms(now), StatePending, ms(due))
 		}
 		if err != nil {
 			return err
@@ -507,11 +507,11 @@ func (ob *Outbox) deliver(ctx context.Context, id string) error {
 	claimed := false
 	err := ob.tx(ctx, func(tx *sql.Tx) error {
 		if ob.pg {
-			var system, fault string
-			if err := tx.QueryRowContext(ctx, `SELECT system, fault FROM incidents WHERE id = $1`, id).Scan(&system, &fault); err != nil {
+			var system, fault, filer string
+			if err := tx.QueryRowContext(ctx, `SELECT system, fault, filer FROM incidents WHERE id = $1`, id).Scan(&system, &fault, &filer); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, system+"\x1f"+fault); err != nil {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext($1))`, system+"\x1f"+fault+"\x1f"+filer); err != nil {
 				return err
 			}
 		}
@@ -885,6 +885,10 @@ var migrations = []string{
 	// 3: calls refused by an open breaker, counted into the outage's
 	// incident instead of reported one by one.
 	3: `ALTER TABLE incidents ADD COLUMN refused_calls INTEGER NOT NULL DEFAULT 0;`,
+	// 4: who filed an incident's reports (Kopir itself, or a back end):
+	// part of its key, so no back end floods another's incidents.
+	4: `ALTER TABLE incidents ADD COLUMN filer TEXT NOT NULL DEFAULT '';
+	CREATE INDEX incidents_filer_key ON incidents (system, fault, filer, sealed_at);`,
 }
 
 // SchemaVersion is the version this code migrates to.

@@ -532,3 +532,29 @@ func BenchmarkObserve(b *testing.B) {
 		})
 	}
 }
+
+// TestIncidentsByFiler: reports of one system and fault filed by Kopir
+// itself and by two back ends make three incidents: no back end's upload
+// can hold another's, or Kopir's own, mail.
+func TestIncidentsByFiler(t *testing.T) { eachDatabase(t, testIncidentsByFiler) }
+
+func testIncidentsByFiler(t *testing.T, database string) {
+	ob := open(t, database, nil, Options{})
+	ctx := context.Background()
+	incidents := map[string]string{}
+	for _, filer := range []string{"", "importer", "exporter", "importer"} {
+		r := sample("shep", "fault", "A-"+filer)
+		r.Filer = filer
+		id, err := ob.Accept(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prev, ok := incidents[filer]; ok && prev != id {
+			t.Fatalf("%q's second report opened another incident", filer)
+		}
+		incidents[filer] = id
+	}
+	if incidents[""] == incidents["importer"] || incidents["importer"] == incidents["exporter"] || incidents[""] == incidents["exporter"] {
+		t.Fatalf("filers share incidents: %v", incidents)
+	}
+}
