@@ -32,19 +32,19 @@ const (
 // are in the clear: the rules require them in the mail. Everything else
 // that holds personal data (the steps' bodies) is masked where it is made.
 type Report struct {
-	ID        string              `json:"id"`
-	Source    Source              `json:"source"`
-	System    string              `json:"system"`               // the digital system that failed
-	Fault     string              `json:"fault"`                // how it failed: an exchange outcome, or the back end's word
-	ServiceID string              `json:"service_id,omitempty"` // SHEP service id, when an exchange failed
-	MessageID string              `json:"message_id,omitempty"` // the failed exchange's messageId
+	ID        string `json:"id"`
+	Source    Source `json:"source"`
+	System    string `json:"system"`               // the digital system that failed
+	Fault     string `json:"fault"`                // how it failed: an exchange outcome, or the back end's word
+	ServiceID string `json:"service_id,omitempty"` // SHEP service id, when an exchange failed
+	MessageID string `json:"message_id,omitempty"` // the failed exchange's messageId
 	// Filer is who filed it: "" for Kopir itself (a failed exchange), the
 	// back end's client name otherwise. Incidents are kept apart by it,
 	// so that no back end's reports can flood another's, or Kopir's.
-	Filer string `json:"filer,omitempty"`
-	App       exchange.AppContext `json:"app"`
-	ErrorAt   time.Time           `json:"error_at"`
-	Error     string              `json:"error"`
+	Filer   string              `json:"filer,omitempty"`
+	App     exchange.AppContext `json:"app"`
+	ErrorAt time.Time           `json:"error_at"`
+	Error   string              `json:"error"`
 	// Steps are the exchange's attempts, each a "screenshot" of a step.
 	Steps []exchange.Step `json:"steps,omitempty"`
 	// Notes are the steps a back end describes in words.
