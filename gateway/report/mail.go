@@ -47,6 +47,10 @@ type MailOptions struct {
 	// Names are the desk's names (kk, ru) of systems (shep, payments) and
 	// of SHEP serviceIds, as mails show them. Default: DefaultNames.
 	Names Names `yaml:"names"`
+	// MaxMailBytes bounds a mail as sent: common relays refuse over 10 MB.
+	// Half goes to the text, half to evidence; what does not fit stays in
+	// Kopir, said in the mail. Default: 8 MiB.
+	MaxMailBytes int `yaml:"max_mail_bytes"`
 }
 
 // Desk is the single support service the rules name.
@@ -61,11 +65,17 @@ func (o *MailOptions) SetDefaults() {
 	if o.MaxEvidence == 0 {
 		o.MaxEvidence = 20
 	}
+	if o.MaxMailBytes == 0 {
+		o.MaxMailBytes = 8 << 20
+	}
 }
 
 // Validate reports every problem, each named by its field.
 func (o *MailOptions) Validate() error {
 	var e field.Errors
+	if o.MaxMailBytes != 0 && (o.MaxMailBytes < 64<<10 || o.MaxMailBytes > 64<<20) {
+		e.Add("max_mail_bytes", "%d is not between 64 KiB and 64 MiB", o.MaxMailBytes)
+	}
 	address := func(f, a string) {
 		if _, err := netmail.ParseAddress(a); err != nil {
 			e.Add(f, "%q is not an e-mail address", a)
@@ -128,34 +138,53 @@ func Compose(inc *Incident, o MailOptions) (*mail.Msg, error) {
 	m.SetDateWithValue(inc.Sealed)
 	m.SetGenHeader(HeaderIncident, inc.ID)
 	m.SetGenHeader(mail.HeaderXAutoResponseSuppress, "All")
-	m.SetBodyString(mail.TypeTextPlain, Body(inc, o))
+	// Evidence first, within half the budget, report by report (base64
+	// makes 4 bytes of 3); the text says how far it goes.
+	type file struct {
+		name string
+		ct   mail.ContentType
+		data []byte
+	}
+	var files []file
+	used, attached := 0, 0
 	for i, r := range inc.Reports {
 		if i >= o.MaxEvidence {
 			break
 		}
-		for j, s := range r.Steps {
+		var these []file
+		size := 0
+		for j, st := range r.Steps {
 			prefix := fmt.Sprintf("r%d-step%d", i+1, j+1)
-			img, err := Screenshot(s, j+1, len(r.Steps), o.Zone)
+			img, err := Screenshot(st, j+1, len(r.Steps), o.Zone)
 			if err != nil {
 				return nil, err
 			}
-			if err := attach(m, prefix+".png", "image/png", img); err != nil {
-				return nil, err
-			}
-			for _, b := range []struct{ name, text string }{{"request", s.Request}, {"response", s.Response}} {
-				if b.text == "" {
-					continue
-				}
-				if err := attach(m, prefix+"-"+b.name+".xml", "application/xml", []byte(b.text)); err != nil {
-					return nil, err
+			these = append(these, file{prefix + ".png", "image/png", img})
+			for _, b := range []struct{ name, text string }{{"request", st.Request}, {"response", st.Response}} {
+				if b.text != "" {
+					these = append(these, file{prefix + "-" + b.name + ".xml", "application/xml", []byte(b.text)})
 				}
 			}
 		}
 		for j, a := range r.Attachments {
-			name := fmt.Sprintf("r%d-backend%d-%s", i+1, j+1, safeName(a.Name))
-			if err := attach(m, name, mail.ContentType(a.ContentType), a.Data); err != nil {
-				return nil, err
-			}
+			these = append(these, file{fmt.Sprintf("r%d-backend%d-%s", i+1, j+1, safeName(a.Name)), mail.ContentType(a.ContentType), a.Data})
+		}
+		for _, f := range these {
+			size += len(f.data)*4/3 + 512
+		}
+		if used+size > o.MaxMailBytes/2 {
+			break
+		}
+		used += size
+		files = append(files, these...)
+		attached++
+	}
+	text := o
+	text.MaxEvidence = attached
+	m.SetBodyString(mail.TypeTextPlain, Body(inc, text))
+	for _, f := range files {
+		if err := attach(m, f.name, f.ct, f.data); err != nil {
+			return nil, err
 		}
 	}
 	return m, nil
@@ -234,6 +263,10 @@ func Subject(inc *Incident, names Names) string {
 	return fmt.Sprintf("Ақау / Сбой: %s%d заявлений — %s: %s", svc, len(inc.Reports), system, what)
 }
 
+// fullItems is how many reports of an incident the text gives item by
+// item; the rest take a line each.
+const fullItems = 100
+
 // Body is the mail's text.
 func Body(inc *Incident, o MailOptions) string {
 	zone, maxEvidence := o.Zone, o.MaxEvidence
@@ -261,7 +294,39 @@ func Body(inc *Incident, o MailOptions) string {
 		p("Дәлелдер алғашқы %d есепке ғана тіркелген; қалғандары Kopir-де сақтаулы (есеп ID бойынша).", maxEvidence)
 		p("Доказательства приложены к первым %d отчётам; остальные хранятся в Kopir (по ID отчёта).", maxEvidence)
 	}
+	// The text's share of the mail, as sent: quoted-printable Cyrillic
+	// takes three bytes for one.
+	textBudget := o.MaxMailBytes / 2 / 3
+	if textBudget <= 0 {
+		textBudget = 8 << 20 / 6
+	}
 	for i, r := range inc.Reports {
+		if b.Len() > textBudget {
+			p("")
+			p("… тағы %d өтініш Kopir-де сақтаулы / ещё %d заявлений хранятся в Kopir (kopir reports list; инцидент %s).",
+				len(inc.Reports)-i, len(inc.Reports)-i, inc.ID)
+			break
+		}
+		if i >= fullItems {
+			// Past the first hundred: each application on one line, its
+			// items in order, so that none is left out of the mail.
+			if i == fullItems {
+				p("")
+				p("──── %d–%d ──── 1 қызмет; 2 өтініш; 3 ЖСН/БСН; 4 уақыт / 1 услуга; 2 заявление; 3 ИИН/БИН; 4 время", i+1, len(inc.Reports))
+			}
+			item := func(v string) string {
+				if v == "" {
+					return "!!! —"
+				}
+				return v
+			}
+			when := ""
+			if d, ok := r.Elapsed(); ok {
+				when = fmt.Sprintf("%s (+%s)", ts(r.ErrorAt), d.Round(time.Millisecond))
+			}
+			p("%d. %s; %s; %s; %s [%s]", i+1, item(r.App.ServiceName), item(r.Application()), item(r.App.RecipientID), item(when), r.ID)
+			continue
+		}
 		p("")
 		p("──── %d / %d ──── есеп / отчёт %s (%s)", i+1, len(inc.Reports), r.ID, r.Source)
 		missing := map[Item]bool{}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"flag"
 	"image/png"
 	"mime"
@@ -277,6 +278,42 @@ func TestFontCoversKazakh(t *testing.T) {
 	for _, r := range alphabet + strings.ToLower(alphabet) + "«»—…·№*<>/=\"':" {
 		if i, err := f.GlyphIndex(&buf, r); err != nil || i == 0 {
 			t.Errorf("no glyph for %q", r)
+		}
+	}
+}
+
+// TestMailSizeBounded: an outage's incident of 9,000 reports (30 s of
+// SHEP down once made a 41 MB mail) is mailed within max_mail_bytes,
+// every application still named, what does not fit said to be in Kopir.
+func TestMailSizeBounded(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), 200<<10)
+	inc := &Incident{ID: "inc-big", System: "shep", Fault: "fault", Opened: t0, Sealed: t0.Add(time.Minute)}
+	for i := range 9000 {
+		r := FromRecord(failedRecord())
+		r.ID = fmt.Sprintf("rep-%05d", i)
+		r.App.ApplicationID = fmt.Sprintf("KZ-LIC-2026-%05d", i)
+		r.Attachments = []Attachment{{Name: "s.png", ContentType: "image/png", Data: big}}
+		inc.Reports = append(inc.Reports, r)
+	}
+	for _, limit := range []int{8 << 20, 1 << 20} {
+		m, err := Compose(inc, MailOptions{From: "kopir@licensing.example.kz", MaxMailBytes: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if _, err := m.WriteTo(&buf); err != nil {
+			t.Fatal(err)
+		}
+		if buf.Len() > limit {
+			t.Errorf("limit %d: the mail is %d bytes", limit, buf.Len())
+		}
+		_, text, _ := reporttest.Read(t, buf.Bytes())
+		// Every application is named, or the mail says where the rest are.
+		if !strings.Contains(text, "KZ-LIC-2026-00000") || !strings.Contains(text, "KZ-LIC-2026-08999") && !strings.Contains(text, "хранятся в Kopir") {
+			t.Errorf("limit %d: the text hides what it left out", limit)
+		}
+		if limit == 8<<20 && !strings.Contains(text, "KZ-LIC-2026-00150") {
+			t.Errorf("8 MiB: the one-line listing past the first hundred is missing")
 		}
 	}
 }
