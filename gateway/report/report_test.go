@@ -2,8 +2,8 @@ package report
 
 import (
 	"bytes"
-	"fmt"
 	"flag"
+	"fmt"
 	"image/png"
 	"mime"
 	"os"
