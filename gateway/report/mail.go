@@ -1,6 +1,7 @@
 package report
 
 import (
+	"archive/zip"
 	"bytes"
 	"fmt"
 	netmail "net/mail"
@@ -170,7 +171,7 @@ func Compose(inc *Incident, o MailOptions) (*mail.Msg, error) {
 			these = append(these, file{fmt.Sprintf("r%d-backend%d-%s", i+1, j+1, safeName(a.Name)), mail.ContentType(a.ContentType), a.Data})
 		}
 		for _, f := range these {
-			size += len(f.data)*4/3 + 512
+			size += encoded(len(f.data))
 		}
 		if used+size > o.MaxMailBytes/2 {
 			break
@@ -179,9 +180,44 @@ func Compose(inc *Incident, o MailOptions) (*mail.Msg, error) {
 		files = append(files, these...)
 		attached++
 	}
+	// The rest of the evidence, compressed, while it fits: the steps'
+	// XML of the reports past those attached.
+	var bulk bytes.Buffer
+	zipped := 0
+	if attached < len(inc.Reports) {
+		zw := zip.NewWriter(&bulk)
+		room := o.MaxMailBytes/2 - used - 16<<10 // headers and boundaries
+		for i := attached; i < len(inc.Reports); i++ {
+			if err := zipSteps(zw, inc.Reports[i]); err != nil {
+				return nil, err
+			}
+			zw.Flush()
+			if encoded(bulk.Len()) > room {
+				break
+			}
+			zipped = i + 1 - attached
+		}
+		zw.Close()
+		if encoded(bulk.Len()) > room {
+			// The last report tipped it over: again, without it.
+			bulk.Reset()
+			zw = zip.NewWriter(&bulk)
+			for _, r := range inc.Reports[attached : attached+zipped] {
+				if err := zipSteps(zw, r); err != nil {
+					return nil, err
+				}
+			}
+			zw.Close()
+		}
+	}
 	text := o
 	text.MaxEvidence = attached
-	m.SetBodyString(mail.TypeTextPlain, Body(inc, text))
+	body := Body(inc, text)
+	if zipped > 0 {
+		body += fmt.Sprintf("\nҚалған %d есептің қадамдары (XML) / Шаги остальных %d отчётов (XML): evidence.zip\n", zipped, zipped)
+		files = append(files, file{"evidence.zip", "application/zip", bulk.Bytes()})
+	}
+	m.SetBodyString(mail.TypeTextPlain, body)
 	for _, f := range files {
 		if err := attach(m, f.name, f.ct, f.data); err != nil {
 			return nil, err
@@ -189,6 +225,29 @@ func Compose(inc *Incident, o MailOptions) (*mail.Msg, error) {
 	}
 	return m, nil
 }
+
+// zipSteps adds a report's steps' XML to zw, under the report's id.
+func zipSteps(zw *zip.Writer, r *Report) error {
+	for j, st := range r.Steps {
+		for _, b := range []struct{ name, text string }{{"request", st.Request}, {"response", st.Response}} {
+			if b.text == "" {
+				continue
+			}
+			f, err := zw.Create(fmt.Sprintf("%s/step%d-%s.xml", safeName(r.ID), j+1, b.name))
+			if err != nil {
+				return err
+			}
+			if _, err := f.Write([]byte(b.text)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// encoded is n bytes as an attachment's base64 lines (76 characters and a
+// line break each), with its part's headers.
+func encoded(n int) int { return n*4/3*78/76 + 512 }
 
 func attach(m *mail.Msg, name string, ct mail.ContentType, data []byte) error {
 	return m.AttachReader(name, bytes.NewReader(data), mail.WithFileContentType(ct))

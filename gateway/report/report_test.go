@@ -1,6 +1,7 @@
 package report
 
 import (
+	"archive/zip"
 	"bytes"
 	"flag"
 	"fmt"
@@ -162,10 +163,15 @@ func TestCompose(t *testing.T) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	want := []string{"r1-backend1-______1.png", "r1-step1-request.xml", "r1-step1.png", "r1-step2-request.xml", "r1-step2-response.xml", "r1-step2.png",
+	// The third report's evidence, past max_evidence, travels compressed.
+	want := []string{"evidence.zip", "r1-backend1-______1.png", "r1-step1-request.xml", "r1-step1.png", "r1-step2-request.xml", "r1-step2-response.xml", "r1-step2.png",
 		"r2-step1-request.xml", "r2-step1.png", "r2-step2-request.xml", "r2-step2-response.xml", "r2-step2.png"}
 	if !slices.Equal(names, want) {
 		t.Errorf("attachments = %v\nwant %v", names, want)
+	}
+	if zr, err := zip.NewReader(bytes.NewReader(files["evidence.zip"]), int64(len(files["evidence.zip"]))); err != nil ||
+		len(zr.File) == 0 || !strings.HasPrefix(zr.File[0].Name, "rep-c/") {
+		t.Errorf("evidence.zip: %v", err)
 	}
 	for n, b := range files {
 		if strings.HasSuffix(n, ".png") {
@@ -312,8 +318,8 @@ func TestMailSizeBounded(t *testing.T) {
 		if !strings.Contains(text, "KZ-LIC-2026-00000") || !strings.Contains(text, "KZ-LIC-2026-08999") && !strings.Contains(text, "хранятся в Kopir") {
 			t.Errorf("limit %d: the text hides what it left out", limit)
 		}
-		if limit == 8<<20 && !strings.Contains(text, "KZ-LIC-2026-00150") {
-			t.Errorf("8 MiB: the one-line listing past the first hundred is missing")
+		if limit == 8<<20 && (!strings.Contains(text, "KZ-LIC-2026-00150") || !strings.Contains(text, "evidence.zip")) {
+			t.Errorf("8 MiB: the one-line listing past the first hundred, or the compressed evidence, is missing")
 		}
 	}
 }
