@@ -558,3 +558,36 @@ func testIncidentsByFiler(t *testing.T, database string) {
 		t.Fatalf("filers share incidents: %v", incidents)
 	}
 }
+
+// BenchmarkFailFast: a whole call to a failing upstream, as a back end
+// waits for it, the failure reported to the outbox: with the breaker
+// closed (the call goes out, fails, its report is written) and open (the
+// call is refused at once and counted). The ratio is in BENCHMARKS.md.
+func BenchmarkFailFast(b *testing.B) {
+	ob := open(b, "", nil, Options{})
+	ctx := context.Background()
+	call := func(env *mocktest.Env) error {
+		_, err := persons.New(env.Client, persons.Config{SenderCode: "KOPIR"}, persons.Options{}).IdentityDocuments(ctx, "880101300010")
+		return err
+	}
+	b.Run("closed", func(b *testing.B) {
+		env := mocktest.New(b, nil, func(c *exchange.Config) { c.Attempts, c.Breaker.Failures = 1, 1<<30 }, ob)
+		env.Mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultHTTP, Probability: 1})
+		for b.Loop() {
+			if call(env) == nil {
+				b.Fatal("the failing upstream answered")
+			}
+		}
+	})
+	b.Run("open", func(b *testing.B) {
+		env := mocktest.New(b, nil, func(c *exchange.Config) { c.Attempts, c.Breaker.Failures = 1, 1 }, ob)
+		env.Mock.AddFault(shepmock.FaultRule{Kind: shepmock.FaultHTTP, Probability: 1})
+		call(env) // opens it
+		for b.Loop() {
+			var xe *exchange.Error
+			if err := call(env); !errors.As(err, &xe) || xe.Kind != exchange.OutcomeBreakerOpen {
+				b.Fatalf("not refused by the breaker: %v", err)
+			}
+		}
+	})
+}
