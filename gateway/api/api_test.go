@@ -451,9 +451,12 @@ func (brokenEntities) LegalEntity(context.Context, string) (*legalentities.Legal
 // TestServerErrorsLogTheirCause: a 500's body says only "internal error";
 // the log says why (masked) under the request id the body carries.
 func TestServerErrorsLogTheirCause(t *testing.T) {
-	var logs lockedBuffer
+	var (
+		mu   sync.Mutex
+		logs bytes.Buffer
+	)
 	srv := httptest.NewServer(api.New(api.Backends{LegalEntities: brokenEntities{}},
-		api.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))}))
+		api.Options{Logger: slog.New(slog.NewJSONHandler(&lockedWriter{w: &logs, mu: &mu}, nil))}))
 	defer srv.Close()
 	resp, err := http.Get(srv.URL + "/v1/legal-entities/050340000108")
 	if err != nil {
@@ -468,21 +471,11 @@ func TestServerErrorsLogTheirCause(t *testing.T) {
 	if resp.StatusCode != 500 || p.Detail != "internal error" || p.RequestID == "" {
 		t.Fatalf("HTTP %d %+v", resp.StatusCode, p)
 	}
+	mu.Lock()
 	out := logs.String()
+	mu.Unlock()
 	if !strings.Contains(out, `"cause":"disk on fire near ********0010"`) || !strings.Contains(out, `"request_id":"`+p.RequestID+`"`) ||
 		strings.Contains(out, "880101300010") {
 		t.Fatalf("logs:\n%s", out)
 	}
 }
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
